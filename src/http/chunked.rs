@@ -1,0 +1,241 @@
+//! Decoding `Transfer-Encoding: chunked` in place (RFC 9112 §7.1).
+//!
+//! The decoder works inside the connection's input buffer: chunk data is
+//! moved down over the framing that preceded it, so the decoded body ends up
+//! contiguous right after the head, and no second buffer is needed. The
+//! caller then cuts the consumed framing out of the buffer, which keeps it
+//! bounded by the decoded body plus one incomplete line.
+//!
+//! Framing lines are where smuggling hides (CVE-2025-55315 and friends), so
+//! there is no leniency here: a size is 1*HEXDIG with no sign, no `0x` and no
+//! overflow; a size line and the end of chunk data take exactly CRLF (a bare
+//! LF is a 400, unlike in the head); extensions and trailers are bounded by
+//! the header limits; the decoded size is bounded by `--max-body-bytes`.
+
+use super::parse::{is_field_value_byte, parse_field_line};
+use super::RequestError;
+
+/// The bounds a chunked body must stay within.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkedLimits {
+    /// Most decoded bytes (`--max-body-bytes`).
+    pub max_body: u64,
+    /// Longest size line, and most bytes of trailer fields
+    /// (`--max-header-bytes`).
+    pub max_line: usize,
+    /// Most trailer fields (`--max-headers`).
+    pub max_trailers: usize,
+}
+
+/// Where the decoder is in the chunked grammar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// In a chunk-size line; `scanned` bytes of it were searched for LF.
+    SizeLine { scanned: usize },
+    /// Inside chunk data.
+    Data { remaining: u64 },
+    /// Right after chunk data, where CRLF must follow.
+    DataEnd,
+    /// In the trailer section, at a field line or the final CRLF.
+    TrailerLine { scanned: usize },
+    /// The last chunk and trailers are complete.
+    Done,
+}
+
+/// An incremental, in-place chunked decoder for one body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkedDecoder {
+    state: State,
+    decoded: usize,
+    trailer_bytes: usize,
+    trailers: usize,
+    limits: ChunkedLimits,
+}
+
+/// The result of one [`ChunkedDecoder::decode`] call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// Framing bytes consumed this call, which sit right after the decoded
+    /// body (`buf[decoded..decoded + removed]`) and must be cut out by the
+    /// caller before the next call.
+    pub removed: usize,
+    /// Whether the whole body has been decoded.
+    pub done: bool,
+}
+
+/// A complete line: its length with CRLF, and where its content ends.
+enum Line {
+    Complete { len: usize, content_end: usize },
+    Partial { scanned: usize },
+}
+
+impl ChunkedDecoder {
+    /// A decoder at the start of a chunked body.
+    pub fn new(limits: ChunkedLimits) -> ChunkedDecoder {
+        ChunkedDecoder {
+            state: State::SizeLine { scanned: 0 },
+            decoded: 0,
+            trailer_bytes: 0,
+            trailers: 0,
+            limits,
+        }
+    }
+
+    /// How many decoded body bytes sit at the start of the buffer.
+    pub fn decoded_len(&self) -> usize {
+        self.decoded
+    }
+
+    /// Decodes what it can of `buf`, where `buf[..decoded_len()]` is the
+    /// body decoded so far and the rest is raw input not yet consumed.
+    pub fn decode(&mut self, buf: &mut [u8]) -> Result<Decoded, RequestError> {
+        let mut read = self.decoded;
+        let mut write = self.decoded;
+        loop {
+            let step = match self.state {
+                State::SizeLine { scanned } => self.size_line(buf, read, scanned)?,
+                State::Data { remaining } => {
+                    let n = remaining.min((buf.len() - read) as u64) as usize;
+                    buf.copy_within(read..read + n, write);
+                    write += n;
+                    self.state = match remaining - n as u64 {
+                        0 => State::DataEnd,
+                        left => State::Data { remaining: left },
+                    };
+                    n
+                }
+                State::DataEnd => self.data_end(&buf[read..])?,
+                State::TrailerLine { scanned } => self.trailer_line(buf, read, scanned)?,
+                State::Done => 0,
+            };
+            if step == 0 {
+                break;
+            }
+            read += step;
+        }
+        self.decoded = write;
+        Ok(Decoded {
+            removed: read - write,
+            done: self.state == State::Done,
+        })
+    }
+
+    fn size_line(&mut self, buf: &[u8], at: usize, scanned: usize) -> Result<usize, RequestError> {
+        match take_line(&buf[at..], scanned, self.limits.max_line)? {
+            Line::Partial { scanned } => {
+                self.state = State::SizeLine { scanned };
+                Ok(0)
+            }
+            Line::Complete { len, content_end } => {
+                let size = parse_size_line(&buf[at..at + content_end])?;
+                if size > self.limits.max_body - self.decoded as u64 {
+                    return Err(RequestError::ContentTooLarge);
+                }
+                self.state = match size {
+                    0 => State::TrailerLine { scanned: 0 },
+                    size => State::Data { remaining: size },
+                };
+                Ok(len)
+            }
+        }
+    }
+
+    fn data_end(&mut self, raw: &[u8]) -> Result<usize, RequestError> {
+        match raw {
+            [b'\r', b'\n', ..] => {
+                self.state = State::SizeLine { scanned: 0 };
+                Ok(2)
+            }
+            [] | [b'\r'] => Ok(0),
+            _ => Err(RequestError::BadRequest("chunk data not followed by CRLF")),
+        }
+    }
+
+    fn trailer_line(
+        &mut self,
+        buf: &[u8],
+        at: usize,
+        scanned: usize,
+    ) -> Result<usize, RequestError> {
+        let room = self.limits.max_line - self.trailer_bytes;
+        match take_line(&buf[at..], scanned, room)? {
+            Line::Partial { scanned } => {
+                self.state = State::TrailerLine { scanned };
+                Ok(0)
+            }
+            Line::Complete { len: 2, .. } => {
+                self.state = State::Done;
+                Ok(2)
+            }
+            Line::Complete { len, content_end } => {
+                self.trailers += 1;
+                self.trailer_bytes += len;
+                if self.trailers > self.limits.max_trailers {
+                    return Err(RequestError::HeaderFieldsTooLarge);
+                }
+                parse_field_line(&buf[at..at + content_end])?;
+                self.state = State::TrailerLine { scanned: 0 };
+                Ok(len)
+            }
+        }
+    }
+}
+
+/// Finds a CRLF-terminated line at the start of `raw`, searching from
+/// `scanned`. A line longer than `max` (CRLF included) is a 431; an LF
+/// without its CR, or a CR elsewhere, a 400.
+fn take_line(raw: &[u8], scanned: usize, max: usize) -> Result<Line, RequestError> {
+    let Some(offset) = raw[scanned..].iter().position(|&b| b == b'\n') else {
+        if raw.len() > max {
+            return Err(RequestError::HeaderFieldsTooLarge);
+        }
+        return Ok(Line::Partial { scanned: raw.len() });
+    };
+    let lf = scanned + offset;
+    if lf + 1 > max {
+        return Err(RequestError::HeaderFieldsTooLarge);
+    }
+    if lf == 0 || raw[lf - 1] != b'\r' {
+        return Err(RequestError::BadRequest("bare LF in chunked framing"));
+    }
+    if raw[..lf - 1].contains(&b'\r') {
+        return Err(RequestError::BadRequest("bare CR in chunked framing"));
+    }
+    Ok(Line::Complete {
+        len: lf + 1,
+        content_end: lf - 1,
+    })
+}
+
+/// `chunk-size [ chunk-ext ]`: hex digits, then nothing or extensions
+/// that start (after optional whitespace) with `;`.
+fn parse_size_line(line: &[u8]) -> Result<u64, RequestError> {
+    const INVALID: RequestError = RequestError::BadRequest("invalid chunk size");
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 {
+        return Err(INVALID);
+    }
+    let mut size: u64 = 0;
+    for &digit in &line[..digits] {
+        let value = (digit as char).to_digit(16).ok_or(INVALID)?;
+        size = size
+            .checked_mul(16)
+            .and_then(|s| s.checked_add(u64::from(value)))
+            .ok_or(RequestError::ContentTooLarge)?;
+    }
+    let after_size = &line[digits..];
+    let bws = after_size
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let extension = &after_size[bws..];
+    let well_formed = match extension {
+        [] => line.len() == digits,
+        [b';', rest @ ..] => rest.iter().all(|&b| is_field_value_byte(b)),
+        _ => false,
+    };
+    if !well_formed {
+        return Err(RequestError::BadRequest("invalid chunk extension"));
+    }
+    Ok(size)
+}

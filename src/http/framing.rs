@@ -1,0 +1,198 @@
+//! What the header fields say about the message around the head: how the
+//! body is framed, whether the connection stays open, whether the client
+//! waits for `100 Continue`.
+//!
+//! This is where request smuggling is stopped (RFC 9112 §6.1, §6.3, §11.2).
+//! A proxy in front of us and we must agree on where each request ends, so
+//! every ambiguous framing is refused instead of guessed at: both
+//! `Content-Length` and `Transfer-Encoding`, `Transfer-Encoding` in
+//! HTTP/1.0, differing lengths, lengths that are not `1*DIGIT`, codings
+//! other than a single `chunked`.
+
+use super::parse::{is_valid_host, Head, HeaderSpan, Version};
+use super::RequestError;
+
+/// How the body of a request is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// No body.
+    None,
+    /// Exactly this many bytes follow the head.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// What the head says about the message and the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Framing {
+    /// How the body is delimited.
+    pub body: BodyFraming,
+    /// Whether the client wants the connection kept open after this request.
+    pub keep_alive: bool,
+    /// `Expect: 100-continue` was sent.
+    pub expect_continue: bool,
+}
+
+/// The header fields that framing depends on, gathered in one pass.
+#[derive(Default)]
+struct Fields<'a> {
+    hosts: usize,
+    host: &'a [u8],
+    content_length: Option<u64>,
+    transfer_encoding: bool,
+    chunked: usize,
+    unknown_coding: bool,
+    close: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+/// Reads the framing of the request whose head is `head` in `buf`.
+/// `max_body` is `--max-body-bytes`: a longer declared length is a 413
+/// before any of the body is read.
+pub fn framing(
+    buf: &[u8],
+    head: &Head,
+    headers: &[HeaderSpan],
+    max_body: u64,
+) -> Result<Framing, RequestError> {
+    let mut fields = Fields::default();
+    for header in headers {
+        fields.add(header.name.of(buf), header.value.of(buf))?;
+    }
+    fields.check_host(head.version)?;
+    let body = fields.body(head.version, max_body)?;
+    let keep_alive = match head.version {
+        Version::Http11 => !fields.close,
+        Version::Http10 => fields.keep_alive && !fields.close,
+    };
+    Ok(Framing {
+        body,
+        keep_alive,
+        expect_continue: fields.expect_continue && body != BodyFraming::None,
+    })
+}
+
+/// The elements of a comma-separated list (RFC 9110 §5.6.1), trimmed,
+/// with empty elements skipped as the RFC requires.
+fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(|element| element.trim_ascii())
+        .filter(|element| !element.is_empty())
+}
+
+impl<'a> Fields<'a> {
+    fn add(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), RequestError> {
+        // Compare lengths first: most fields are rejected on one integer.
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                self.hosts += 1;
+                self.host = value;
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                self.add_content_length(value)?;
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.add_transfer_encoding(value);
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for option in list_elements(value) {
+                    self.close |= option.eq_ignore_ascii_case(b"close");
+                    self.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                self.expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `Content-Length = 1*DIGIT`. A list or repeated field whose values
+    /// are all the same is that one value (RFC 9110 §8.6); differing
+    /// values, signs, spaces inside, hex or empty elements are a 400.
+    fn add_content_length(&mut self, value: &[u8]) -> Result<(), RequestError> {
+        const INVALID: RequestError = RequestError::BadRequest("invalid Content-Length");
+        for element in value.split(|&b| b == b',').map(|e| e.trim_ascii()) {
+            let length = parse_length(element).ok_or(INVALID)?;
+            match self.content_length {
+                Some(seen) if seen != length => {
+                    return Err(RequestError::BadRequest(
+                        "conflicting Content-Length values",
+                    ))
+                }
+                _ => self.content_length = Some(length),
+            }
+        }
+        Ok(())
+    }
+
+    fn add_transfer_encoding(&mut self, value: &[u8]) {
+        self.transfer_encoding = true;
+        for coding in list_elements(value) {
+            if coding.eq_ignore_ascii_case(b"chunked") {
+                self.chunked += 1;
+            } else {
+                self.unknown_coding = true;
+            }
+        }
+    }
+
+    /// RFC 9112 §3.2: an HTTP/1.1 request has exactly one `Host`; no
+    /// request has two.
+    fn check_host(&self, version: Version) -> Result<(), RequestError> {
+        match (self.hosts, version) {
+            (0, Version::Http11) => Err(RequestError::BadRequest("missing Host header")),
+            (0, Version::Http10) => Ok(()),
+            (1, _) if is_valid_host(self.host) => Ok(()),
+            (1, _) => Err(RequestError::BadRequest("invalid Host header")),
+            _ => Err(RequestError::BadRequest("more than one Host header")),
+        }
+    }
+
+    fn body(&self, version: Version, max_body: u64) -> Result<BodyFraming, RequestError> {
+        if self.transfer_encoding {
+            return self.transfer_coding(version);
+        }
+        match self.content_length {
+            None | Some(0) => Ok(BodyFraming::None),
+            Some(length) if length > max_body => Err(RequestError::ContentTooLarge),
+            Some(length) => Ok(BodyFraming::Length(length)),
+        }
+    }
+
+    fn transfer_coding(&self, version: Version) -> Result<BodyFraming, RequestError> {
+        if version == Version::Http10 {
+            return Err(RequestError::BadRequest(
+                "Transfer-Encoding in an HTTP/1.0 request",
+            ));
+        }
+        if self.content_length.is_some() {
+            return Err(RequestError::BadRequest(
+                "both Transfer-Encoding and Content-Length",
+            ));
+        }
+        if self.unknown_coding {
+            return Err(RequestError::NotImplemented("unsupported transfer coding"));
+        }
+        match self.chunked {
+            1 => Ok(BodyFraming::Chunked),
+            0 => Err(RequestError::BadRequest("empty Transfer-Encoding")),
+            _ => Err(RequestError::BadRequest("chunked applied more than once")),
+        }
+    }
+}
+
+/// `1*DIGIT` as a length. A number too big for `u64` is, honestly, too
+/// big for any limit: it saturates and becomes a 413.
+fn parse_length(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0u64, |n, &d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}

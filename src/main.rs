@@ -1,0 +1,97 @@
+//! The `coffeeweb` binary: parse the command line, bind, print the
+//! listening line, serve until SIGINT or SIGTERM.
+
+use coffeeweb::cli::{self, Command, Options};
+use coffeeweb::handlers::Welcome;
+use coffeeweb::{Handler, Server};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::parse(std::env::args_os().skip(1)) {
+        Ok(Command::Help) => {
+            print!("{}", cli::HELP);
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Version) => {
+            println!("coffeeweb {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run(options)) => run(options),
+        Err(e) => {
+            eprintln!("error: {e}\nTry 'coffeeweb --help' for the options.");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(options: Options) -> ExitCode {
+    if let Err(e) = simple_logger::SimpleLogger::new()
+        .with_level(options.log_level)
+        .with_utc_timestamps()
+        .init()
+    {
+        eprintln!("error: cannot start logging: {e}");
+    }
+    match &options.root {
+        None => serve(options.config, Welcome),
+        Some(root) => {
+            eprintln!(
+                "error: --root {}: static files are not implemented yet",
+                root.display()
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve<H: Handler + Clone>(config: coffeeweb::Config, handler: H) -> ExitCode {
+    let server = match Server::bind(config, handler) {
+        Ok(server) => server,
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = stop_on_signals(server.handle()) {
+        eprintln!("error: cannot install signal handlers: {e}");
+        return ExitCode::from(1);
+    }
+    println!("coffeeweb listening on http://{}", server.local_addr());
+    if io::stdout().flush().is_err() {
+        log::warn!("stdout is closed; the listening line was lost");
+    }
+    match server.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The first SIGINT or SIGTERM starts a graceful shutdown; a second one
+/// exits at once.
+fn stop_on_signals(handle: coffeeweb::ServerHandle) -> io::Result<()> {
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("coffeeweb-signals".into())
+        .spawn(move || {
+            let mut received = signals.forever();
+            if let Some(signal) = received.next() {
+                log::info!("signal {signal}: shutting down gracefully");
+                handle.shutdown();
+            }
+            if let Some(signal) = received.next() {
+                log::warn!("signal {signal} again: exiting now");
+                std::process::exit(130);
+            }
+        })?;
+    Ok(())
+}

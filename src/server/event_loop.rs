@@ -1,0 +1,423 @@
+//! One event loop: a `mio::Poll`, a listener, and the connections it
+//! accepted, all owned by one thread.
+//!
+//! ```text
+//!  ┌──────────────────────────────────────────────────────────────────┐
+//!  │ poll(timeout = 0 if work is pending, else the nearest deadline)  │
+//!  └───────────────┬──────────────────────────────────────────────────┘
+//!                  ▼
+//!   tick: read the clock once, refresh the Date line
+//!                  ▼
+//!   for each event:  LISTENER → remember it is ready
+//!                    WAKER    → shutdown requested?
+//!                    conn     → record readiness, drive the connection
+//!                  ▼
+//!   accept (up to ACCEPTS_PER_TURN, unless paused by EMFILE)
+//!                  ▼
+//!   drive connections whose read budget ran out last time
+//!                  ▼
+//!   expire deadlines (408, or close)
+//!                  ▼
+//!   free the slab entries of connections closed in this batch
+//! ```
+//!
+//! # Tokens
+//!
+//! A connection's token is its slab key. The listener and the waker take
+//! the two keys just below `usize::MAX`, which the slab never reaches.
+//!
+//! # Why closed entries are freed at the end of the batch
+//!
+//! `slab` hands out the most recently freed key first. If a connection were
+//! removed at once, a connection accepted later in the same batch could
+//! reuse its key, and a stale event for the old one, still further down the
+//! same batch, would be delivered to the new one. So a closed connection
+//! stays in the slab, marked `Closed` (events for it are ignored) until the
+//! batch is over; dropping it then closes the socket, which also removes it
+//! from the epoll set (no `epoll_ctl(DEL)` needed).
+//!
+//! # Fairness
+//!
+//! Work per wake-up is capped: [`READS_PER_TURN`](super::connection::READS_PER_TURN)
+//! reads per connection and [`ACCEPTS_PER_TURN`] accepts. Readiness that
+//! was not used up is remembered (the connection goes on the ready list;
+//! the listener keeps `listener_ready`) and the next `poll` does not sleep,
+//! because under edge triggering no new event would come for it.
+//!
+//! # Running out of descriptors
+//!
+//! `accept` failing with EMFILE/ENFILE leaves the connection in the
+//! backlog, so the listener stays ready: retrying at once would spin, and
+//! waiting for a new edge would starve the backlog. Accepting pauses for
+//! [`ACCEPT_BACKOFF`], or until a connection of ours closes, then drains
+//! the backlog (what nginx and actix-server do).
+
+use super::connection::{Connection, Drive, Next};
+use super::context::Context;
+use super::stats::{LoopStats, Phase};
+use super::timers::{HasTimer, TimerKind, Timers};
+use super::Shared;
+use crate::handlers::Handler;
+use log::{debug, error, info, trace, warn};
+use mio::event::Event;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The listener's token.
+pub const LISTENER: Token = Token(usize::MAX - 1);
+/// The waker's token (shutdown requests).
+pub const WAKER: Token = Token(usize::MAX - 2);
+
+/// Most connections accepted per wake-up.
+pub const ACCEPTS_PER_TURN: usize = 128;
+/// How long accepting pauses after running out of file descriptors.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
+/// The longest a lingering close lasts.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+const EVENTS_CAPACITY: usize = 1024;
+
+/// One worker's loop.
+pub struct EventLoop<H> {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    listener_ready: bool,
+    accept_resume: Option<u64>,
+    conns: Slab<Connection>,
+    closed: Vec<usize>,
+    ready: Vec<usize>,
+    ready_now: Vec<usize>,
+    timers: Timers,
+    now: u64,
+    cx: Context<H>,
+    max_connections: usize,
+    shared: Arc<Shared>,
+    shutdown_timeout: u64,
+    shutdown_deadline: Option<u64>,
+}
+
+impl<H: Handler> EventLoop<H> {
+    /// A loop over `poll` (whose waker is already registered) serving
+    /// `listener` with `cx`.
+    pub fn new(
+        poll: Poll,
+        listener: std::net::TcpListener,
+        cx: Context<H>,
+        shared: Arc<Shared>,
+    ) -> io::Result<EventLoop<H>> {
+        let config = &shared.config;
+        let mut listener = TcpListener::from_std(listener);
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let timers = Timers::new(
+            Instant::now(),
+            [
+                config.header_timeout,
+                config.body_timeout,
+                config.keep_alive_timeout,
+                config.write_timeout,
+                LINGER_TIMEOUT,
+            ],
+        );
+        Ok(EventLoop {
+            poll,
+            listener: Some(listener),
+            listener_ready: false,
+            accept_resume: None,
+            conns: Slab::with_capacity(config.max_connections.min(64 * 1024)),
+            closed: Vec::new(),
+            ready: Vec::new(),
+            ready_now: Vec::new(),
+            timers,
+            now: 0,
+            cx,
+            max_connections: config.max_connections,
+            shutdown_timeout: config.shutdown_timeout.as_millis() as u64,
+            shared,
+            shutdown_deadline: None,
+        })
+    }
+
+    /// Runs until shutdown completes.
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        loop {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            self.tick();
+            trace!(
+                "wake: {} events, timeout was {timeout:?}",
+                events.iter().count()
+            );
+            for event in events.iter() {
+                self.on_event(event);
+            }
+            self.accept();
+            self.drive_ready();
+            self.expire_timers();
+            self.free_closed();
+            if self.finished() {
+                info!("worker done");
+                return Ok(());
+            }
+        }
+    }
+
+    fn stats(&self) -> &LoopStats {
+        &self.cx.stats
+    }
+
+    fn tick(&mut self) {
+        self.now = self.timers.millis(Instant::now());
+        self.cx.date.update(SystemTime::now());
+        self.stats().loop_iterations.add(1);
+        if self.accept_resume.is_some_and(|at| at <= self.now) {
+            self.accept_resume = None;
+        }
+    }
+
+    /// Zero when work is waiting (remembered readiness), else until the
+    /// nearest deadline, else forever.
+    fn poll_timeout(&mut self) -> Option<Duration> {
+        let can_accept = self.listener_ready && self.accept_resume.is_none();
+        if !self.ready.is_empty() || can_accept {
+            return Some(Duration::ZERO);
+        }
+        let deadlines = [
+            self.timers.next_deadline(&mut self.conns),
+            self.accept_resume,
+            self.shutdown_deadline,
+        ];
+        let nearest = deadlines.into_iter().flatten().min()?;
+        let now = self.timers.millis(Instant::now());
+        Some(Duration::from_millis(nearest.saturating_sub(now)))
+    }
+
+    fn on_event(&mut self, event: &Event) {
+        self.stats().events_total.add(1);
+        match event.token() {
+            LISTENER => self.listener_ready = true,
+            WAKER => self.on_wake(),
+            Token(key) => {
+                let Some(conn) = self.conns.get_mut(key) else {
+                    return;
+                };
+                if conn.is_closed() {
+                    return;
+                }
+                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+                let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+                trace!("conn {key}: event r={readable} w={writable}");
+                conn.ready(readable, writable);
+                self.drive(key);
+            }
+        }
+    }
+
+    fn drive(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        let drive = conn.drive(&mut self.cx);
+        match drive.next {
+            Next::Close => return self.close(key),
+            Next::Yield if !conn.queued => {
+                conn.queued = true;
+                self.ready.push(key);
+            }
+            Next::Yield | Next::Wait => {}
+        }
+        self.refresh(key, drive);
+    }
+
+    /// Brings the connection's gauge and deadline in line with its state.
+    fn refresh(&mut self, key: usize, drive: Drive) {
+        let conn = &mut self.conns[key];
+        let phase = conn.current_phase();
+        if phase != conn.phase {
+            self.cx.stats.phase(conn.phase).sub(1);
+            self.cx.stats.phase(phase).add(1);
+            conn.phase = phase;
+        }
+        let want = conn.timer_kind();
+        let progress = match want {
+            Some(TimerKind::Body) => drive.read,
+            Some(TimerKind::Write) => drive.wrote,
+            // A new head starts after each answered request.
+            Some(TimerKind::Header) => drive.requests > 0,
+            _ => false,
+        };
+        match want {
+            None => self.timers.cancel(&mut self.conns, key),
+            Some(kind) if progress || conn.timer().kind() != Some(kind) => {
+                self.timers.arm(&mut self.conns, key, kind, self.now);
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn close(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        trace!("conn {key}: closed");
+        conn.set_closed();
+        self.cx.stats.phase(conn.phase).sub(1);
+        self.cx.stats.connections_active.sub(1);
+        self.timers.cancel(&mut self.conns, key);
+        self.closed.push(key);
+        // A descriptor is about to be freed: room to accept again.
+        self.accept_resume = None;
+    }
+
+    fn free_closed(&mut self) {
+        for key in self.closed.drain(..) {
+            self.conns.remove(key);
+        }
+    }
+
+    fn accept(&mut self) {
+        if !self.listener_ready || self.accept_resume.is_some() {
+            return;
+        }
+        for _ in 0..ACCEPTS_PER_TURN {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, _)) => self.admit(stream),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.listener_ready = false;
+                    return;
+                }
+                Err(e) if is_transient_accept_error(&e) => debug!("accept: {e}"),
+                Err(e) => {
+                    let level = if is_out_of_descriptors(&e) {
+                        log::Level::Warn
+                    } else {
+                        log::Level::Error
+                    };
+                    log::log!(level, "accept: {e}; pausing accepts for {ACCEPT_BACKOFF:?}");
+                    self.accept_resume = Some(self.now + ACCEPT_BACKOFF.as_millis() as u64);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, mut stream: TcpStream) {
+        if self.conns.len() >= self.max_connections {
+            debug!(
+                "refusing a connection: --max-connections {} reached",
+                self.max_connections
+            );
+            self.stats().connections_refused.add(1);
+            return;
+        }
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!("TCP_NODELAY: {e}");
+        }
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            Token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            warn!("cannot register a connection: {e}");
+            return;
+        }
+        entry.insert(Connection::new(stream));
+        trace!("conn {key}: accepted");
+        let stats = &self.cx.stats;
+        stats.connections_accepted.add(1);
+        stats.connections_active.add(1);
+        stats.phase(Phase::Idle).add(1);
+        self.timers
+            .arm(&mut self.conns, key, TimerKind::Header, self.now);
+    }
+
+    fn drive_ready(&mut self) {
+        std::mem::swap(&mut self.ready, &mut self.ready_now);
+        while let Some(key) = self.ready_now.pop() {
+            // The key may have been freed and reused since it was queued;
+            // driving a connection without cause does no harm.
+            match self.conns.get_mut(key) {
+                Some(conn) if !conn.is_closed() => conn.queued = false,
+                _ => continue,
+            }
+            self.drive(key);
+        }
+    }
+
+    fn expire_timers(&mut self) {
+        while let Some((key, kind)) = self.timers.pop_expired(&mut self.conns, self.now) {
+            debug!("conn {key}: {kind:?} timeout");
+            let conn = &mut self.conns[key];
+            if kind == TimerKind::Header && conn.header_timeout(&mut self.cx) {
+                self.drive(key);
+            } else {
+                self.close(key);
+            }
+        }
+    }
+
+    fn on_wake(&mut self) {
+        if self.shared.shutdown.load(Ordering::Acquire) && self.shutdown_deadline.is_none() {
+            self.begin_shutdown();
+        }
+    }
+
+    /// Stops accepting at once, closes idle connections, and lets the
+    /// others finish (each response is now their last) until the deadline.
+    fn begin_shutdown(&mut self) {
+        info!("shutting down: {} connections open", self.conns.len());
+        if let Some(mut listener) = self.listener.take() {
+            if let Err(e) = self.poll.registry().deregister(&mut listener) {
+                error!("deregistering the listener: {e}");
+            }
+        }
+        self.listener_ready = false;
+        self.cx.shutting_down = true;
+        self.shutdown_deadline = Some(self.now + self.shutdown_timeout);
+        let idle: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, conn)| !conn.is_closed() && conn.is_idle())
+            .map(|(key, _)| key)
+            .collect();
+        for key in idle {
+            self.close(key);
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.shutdown_deadline
+            .is_some_and(|deadline| self.conns.is_empty() || self.now >= deadline)
+    }
+}
+
+/// Errors after which the next connection in the backlog may be fine.
+fn is_transient_accept_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::PermissionDenied
+    ) || e.raw_os_error() == Some(libc::EPROTO)
+}
+
+/// EMFILE, ENFILE, ENOBUFS, ENOMEM: the process or system is out of room.
+fn is_out_of_descriptors(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}

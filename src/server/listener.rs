@@ -1,0 +1,59 @@
+//! The listening socket, built with socket2 rather than
+//! `mio::net::TcpListener::bind`.
+//!
+//! mio listens with a backlog of 128; a burst of short connections then
+//! overflows the accept queue and clients see timeouts or resets
+//! (hyper#3728). We ask for [`BACKLOG`] (the kernel caps it at
+//! `net.core.somaxconn`, 4096 on current Linux). `SO_REUSEADDR` lets a
+//! restarted server bind while old connections sit in TIME_WAIT.
+//!
+//! With several workers each loop has its own listener on the same port
+//! (`SO_REUSEPORT`): the kernel spreads new connections across them, and no
+//! loop ever touches another's socket. Where `SO_REUSEPORT` does not balance
+//! load (macOS, the BSDs without `SO_REUSEPORT_LB`), the workers share one
+//! listening socket instead, each registering its own descriptor of it; a
+//! new connection then wakes them all, and whichever accepts first gets it.
+//! A single worker never sets `SO_REUSEPORT`, so binding a port that is in
+//! use fails loudly rather than silently sharing it.
+
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+
+/// The accept queue we ask the kernel for.
+pub const BACKLOG: i32 = 4096;
+
+/// Whether each worker gets its own load-balanced listener.
+pub const BALANCED_REUSE_PORT: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// Binds `workers` non-blocking listeners on `addr` (one shared socket
+/// where the OS cannot balance `SO_REUSEPORT`). The first one fixes the
+/// port when `addr` asks for port 0.
+pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<Vec<TcpListener>> {
+    let reuse_port = workers > 1 && BALANCED_REUSE_PORT;
+    let first = bind_one(addr, reuse_port)?;
+    let addr = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..workers {
+        let next = if reuse_port {
+            bind_one(addr, true)?
+        } else {
+            listeners[0].try_clone()?
+        };
+        listeners.push(next);
+    }
+    Ok(listeners)
+}
+
+fn bind_one(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}

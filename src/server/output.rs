@@ -1,0 +1,215 @@
+//! The output side of a connection: encoded responses waiting to be written.
+//!
+//! Responses are appended to one buffer, so everything answered in one
+//! wake-up (a whole pipelined batch) leaves in one `write`. A large body is
+//! not copied into the buffer: it becomes the *tail*, written after the
+//! buffered bytes with `writev`, and nothing more is appended until the tail
+//! is gone (the connection stops parsing until then, which is also what
+//! keeps the memory of a client that does not read bounded).
+
+use super::buffer::BufferPool;
+use crate::http::{Body, ConnectionHeader, Response, INLINE_BODY_MAX};
+use std::io::{self, IoSlice, Write};
+
+/// Past this many unsent bytes the connection stops reading and parsing
+/// until the client has taken some: backpressure.
+pub const HIGH_WATER: usize = 64 * 1024;
+
+/// A body written after the buffered bytes, from where it lives.
+#[derive(Debug)]
+enum Tail {
+    Static { bytes: &'static [u8], at: usize },
+    Owned { bytes: Vec<u8>, at: usize },
+}
+
+impl Tail {
+    fn rest(&self) -> &[u8] {
+        match self {
+            Tail::Static { bytes, at } => &bytes[*at..],
+            Tail::Owned { bytes, at } => &bytes[*at..],
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        match self {
+            Tail::Static { at, .. } | Tail::Owned { at, .. } => *at += n,
+        }
+    }
+}
+
+/// Unsent output: `buf[sent..]`, then the tail.
+#[derive(Debug, Default)]
+pub struct Output {
+    buf: Option<Vec<u8>>,
+    sent: usize,
+    tail: Option<Tail>,
+}
+
+/// What one `write` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// Bytes written.
+    pub bytes: usize,
+    /// Whether that was all the bytes offered (if not, the socket is full).
+    pub all: bool,
+}
+
+impl Output {
+    /// Bytes not yet written.
+    pub fn pending(&self) -> usize {
+        let buffered = self.buf.as_ref().map_or(0, |b| b.len() - self.sent);
+        buffered + self.tail.as_ref().map_or(0, |t| t.rest().len())
+    }
+
+    /// Whether everything was written.
+    pub fn is_empty(&self) -> bool {
+        self.pending() == 0
+    }
+
+    /// Whether no more responses may be queued for now.
+    pub fn is_blocked(&self) -> bool {
+        self.tail.is_some() || self.pending() >= HIGH_WATER
+    }
+
+    fn buf(&mut self, pool: &mut BufferPool) -> &mut Vec<u8> {
+        self.buf.get_or_insert_with(|| pool.output())
+    }
+
+    /// Queues raw bytes (an interim `100 Continue`).
+    pub fn push_bytes(&mut self, bytes: &[u8], pool: &mut BufferPool) {
+        self.buf(pool).extend_from_slice(bytes);
+    }
+
+    /// Queues `response`, taking its body; returns the body bytes that
+    /// will go on the wire.
+    pub fn push_response(
+        &mut self,
+        response: &mut Response,
+        head_only: bool,
+        date: &[u8],
+        connection: ConnectionHeader,
+        pool: &mut BufferPool,
+    ) -> u64 {
+        let wire_len = response.wire_body_len(head_only);
+        let buf = self.buf(pool);
+        response.encode_head(buf, date, connection);
+        let body = response.take_body();
+        if wire_len == 0 {
+            return 0;
+        }
+        match body {
+            Body::Static(bytes) if bytes.len() > INLINE_BODY_MAX => {
+                self.tail = Some(Tail::Static { bytes, at: 0 });
+            }
+            Body::Bytes(bytes) if bytes.len() > INLINE_BODY_MAX => {
+                self.tail = Some(Tail::Owned { bytes, at: 0 });
+            }
+            Body::Static(bytes) => buf.extend_from_slice(bytes),
+            Body::Bytes(bytes) => buf.extend_from_slice(&bytes),
+            Body::Empty => {}
+        }
+        wire_len
+    }
+
+    /// One `write` (or `writev`, when there is a tail) of what is pending.
+    pub fn write_to(&mut self, sink: &mut impl Write) -> io::Result<Written> {
+        let buffered: &[u8] = self.buf.as_deref().map_or(&[], |b| &b[self.sent..]);
+        let tail = self.tail.as_ref().map_or(&[][..], Tail::rest);
+        let offered = buffered.len() + tail.len();
+        let n = match (buffered.is_empty(), tail.is_empty()) {
+            (_, true) => sink.write(buffered)?,
+            (true, false) => sink.write(tail)?,
+            (false, false) => sink.write_vectored(&[IoSlice::new(buffered), IoSlice::new(tail)])?,
+        };
+        let from_buf = n.min(buffered.len());
+        self.sent += from_buf;
+        if let Some(tail) = self.tail.as_mut() {
+            tail.advance(n - from_buf);
+        }
+        Ok(Written {
+            bytes: n,
+            all: n == offered,
+        })
+    }
+
+    /// Once everything is written, gives the buffer back to the pool.
+    pub fn recycle(&mut self, pool: &mut BufferPool) {
+        if self.is_empty() {
+            self.tail = None;
+            self.sent = 0;
+            if let Some(buf) = self.buf.take() {
+                pool.put_output(buf);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Status;
+
+    /// A sink that accepts at most `limit` bytes per write.
+    struct Trickle {
+        limit: usize,
+        got: Vec<u8>,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.limit);
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn response(body: Body) -> Response {
+        let mut res = Response::new();
+        res.set_status(Status::OK).set_body(body);
+        res
+    }
+
+    #[test]
+    fn large_bodies_become_the_tail_and_survive_partial_writes() {
+        let mut pool = BufferPool::default();
+        let mut out = Output::default();
+        let big = vec![7u8; INLINE_BODY_MAX + 1];
+        let mut res = response(Body::Bytes(big.clone()));
+        let n = out.push_response(&mut res, false, b"", ConnectionHeader::Omit, &mut pool);
+        assert_eq!(n, big.len() as u64);
+        assert!(out.is_blocked(), "nothing is queued behind a tail");
+        let mut sink = Trickle {
+            limit: 1000,
+            got: Vec::new(),
+        };
+        while !out.is_empty() {
+            out.write_to(&mut sink).unwrap();
+        }
+        assert!(sink.got.ends_with(&big));
+        assert!(sink.got.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        out.recycle(&mut pool);
+        assert!(!out.is_blocked());
+    }
+
+    #[test]
+    fn head_only_sends_no_body() {
+        let mut pool = BufferPool::default();
+        let mut out = Output::default();
+        let mut res = response(Body::Static(b"hello"));
+        assert_eq!(
+            out.push_response(&mut res, true, b"", ConnectionHeader::Omit, &mut pool),
+            0
+        );
+        let mut sink = Trickle {
+            limit: usize::MAX,
+            got: Vec::new(),
+        };
+        let written = out.write_to(&mut sink).unwrap();
+        assert!(written.all);
+        assert!(sink.got.ends_with(b"Content-Length: 5\r\n\r\n"));
+    }
+}

@@ -1,0 +1,145 @@
+//! Live counters, owned by each event loop and summed when asked for.
+//!
+//! Each loop writes only its own [`LoopStats`], so no counter is shared and
+//! contended between loops on the hot path. A counter has exactly one
+//! writer, so an increment is a relaxed load and a relaxed store (a plain
+//! `mov` on x86), not a locked read-modify-write; readers on other threads
+//! see a value that is at most a moment old, which is all a statistics page
+//! needs.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// A counter with a single writer: the loop that owns it.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`. Only the owning loop calls this.
+    pub fn add(&self, n: u64) {
+        self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+
+    /// Subtracts `n` (gauges go down as well as up).
+    pub fn sub(&self, n: u64) {
+        self.0.store(self.0.load(Relaxed).wrapping_sub(n), Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+/// What a connection is doing, for the gauges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Receiving a request.
+    Reading,
+    /// Sending a response, or closing.
+    Writing,
+    /// Waiting for the next request.
+    Idle,
+}
+
+/// The counters of one event loop.
+#[derive(Debug, Default)]
+pub struct LoopStats {
+    /// Connections accepted and kept (not those refused at the limit).
+    pub connections_accepted: Counter,
+    /// Connections refused because of `--max-connections`.
+    pub connections_refused: Counter,
+    /// Open connections.
+    pub connections_active: Counter,
+    /// Open connections receiving a request.
+    pub connections_reading: Counter,
+    /// Open connections sending a response or closing.
+    pub connections_writing: Counter,
+    /// Open connections waiting for a request.
+    pub connections_idle: Counter,
+    /// Requests answered (including error responses).
+    pub requests_total: Counter,
+    /// Responses by class: index 0 for 1xx ... 4 for 5xx.
+    pub responses_by_class: [Counter; 5],
+    /// Bytes read from clients.
+    pub bytes_received: Counter,
+    /// Bytes written to clients.
+    pub bytes_sent: Counter,
+    /// Wake-ups of the loop.
+    pub loop_iterations: Counter,
+    /// Readiness events handled.
+    pub events_total: Counter,
+}
+
+impl LoopStats {
+    /// The gauge for a phase.
+    pub fn phase(&self, phase: Phase) -> &Counter {
+        match phase {
+            Phase::Reading => &self.connections_reading,
+            Phase::Writing => &self.connections_writing,
+            Phase::Idle => &self.connections_idle,
+        }
+    }
+
+    /// Counts one response with this status code.
+    pub fn count_response(&self, code: u16) {
+        self.requests_total.add(1);
+        if let Some(class) = self
+            .responses_by_class
+            .get(usize::from(code / 100).wrapping_sub(1))
+        {
+            class.add(1);
+        }
+    }
+}
+
+/// The sum of every loop's counters at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// See [`LoopStats::connections_accepted`].
+    pub connections_accepted: u64,
+    /// See [`LoopStats::connections_refused`].
+    pub connections_refused: u64,
+    /// See [`LoopStats::connections_active`].
+    pub connections_active: u64,
+    /// See [`LoopStats::connections_reading`].
+    pub connections_reading: u64,
+    /// See [`LoopStats::connections_writing`].
+    pub connections_writing: u64,
+    /// See [`LoopStats::connections_idle`].
+    pub connections_idle: u64,
+    /// See [`LoopStats::requests_total`].
+    pub requests_total: u64,
+    /// Responses by class, 1xx to 5xx.
+    pub responses_by_class: [u64; 5],
+    /// See [`LoopStats::bytes_received`].
+    pub bytes_received: u64,
+    /// See [`LoopStats::bytes_sent`].
+    pub bytes_sent: u64,
+    /// See [`LoopStats::loop_iterations`].
+    pub loop_iterations: u64,
+    /// See [`LoopStats::events_total`].
+    pub events_total: u64,
+}
+
+/// Sums the counters of all loops.
+pub fn snapshot(loops: &[Arc<LoopStats>]) -> Snapshot {
+    let mut sum = Snapshot::default();
+    for s in loops {
+        sum.connections_accepted += s.connections_accepted.get();
+        sum.connections_refused += s.connections_refused.get();
+        sum.connections_active += s.connections_active.get();
+        sum.connections_reading += s.connections_reading.get();
+        sum.connections_writing += s.connections_writing.get();
+        sum.connections_idle += s.connections_idle.get();
+        sum.requests_total += s.requests_total.get();
+        for (total, class) in sum.responses_by_class.iter_mut().zip(&s.responses_by_class) {
+            *total += class.get();
+        }
+        sum.bytes_received += s.bytes_received.get();
+        sum.bytes_sent += s.bytes_sent.get();
+        sum.loop_iterations += s.loop_iterations.get();
+        sum.events_total += s.events_total.get();
+    }
+    sum
+}

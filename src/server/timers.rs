@@ -1,0 +1,251 @@
+//! Connection deadlines: O(1) to arm, re-arm and cancel, no allocation, no
+//! syscall.
+//!
+//! Every timeout of one kind has the same length (`--header-timeout`,
+//! `--keep-alive-timeout`, ...). So if each kind keeps its connections in a
+//! list in the order they were armed, each list is also sorted by deadline:
+//! re-arming is "unlink, append at the tail", and the next deadline of a
+//! kind is its head. The lists are intrusive and doubly linked through slab
+//! keys stored in the connections themselves, so arming touches two or three
+//! slab entries and never the allocator; a connection is in at most one
+//! list. The loop sleeps until the earliest head; a binary heap or a timer
+//! wheel would buy nothing here but cost memory or churn.
+//!
+//! Time is kept in milliseconds since the loop started, read once per
+//! wake-up.
+
+use slab::Slab;
+use std::time::{Duration, Instant};
+
+/// The kinds of deadline a connection can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerKind {
+    /// The whole head must arrive by then (not reset by progress).
+    Header,
+    /// The body must make progress by then (reset by progress).
+    Body,
+    /// An idle kept-alive connection is closed then.
+    KeepAlive,
+    /// The client must read some of our output by then (reset by progress).
+    Write,
+    /// A lingering close ends then.
+    Linger,
+}
+
+const KINDS: usize = 5;
+const NIL: u32 = u32::MAX;
+
+impl TimerKind {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The links and deadline a connection carries for the timer lists.
+#[derive(Clone, Copy, Debug)]
+pub struct TimerLink {
+    kind: Option<TimerKind>,
+    deadline: u64,
+    prev: u32,
+    next: u32,
+}
+
+impl Default for TimerLink {
+    fn default() -> TimerLink {
+        TimerLink {
+            kind: None,
+            deadline: 0,
+            prev: NIL,
+            next: NIL,
+        }
+    }
+}
+
+impl TimerLink {
+    /// The kind of deadline currently armed.
+    pub fn kind(&self) -> Option<TimerKind> {
+        self.kind
+    }
+}
+
+/// Something stored in the slab that carries a [`TimerLink`].
+pub trait HasTimer {
+    /// The link.
+    fn timer(&mut self) -> &mut TimerLink;
+}
+
+#[derive(Clone, Copy, Debug)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+/// The timer lists of one event loop.
+#[derive(Debug)]
+pub struct Timers {
+    epoch: Instant,
+    lengths: [u64; KINDS],
+    lists: [List; KINDS],
+}
+
+impl Timers {
+    /// Lists for timeouts of the given lengths, indexed by [`TimerKind`].
+    pub fn new(epoch: Instant, lengths: [Duration; KINDS]) -> Timers {
+        Timers {
+            epoch,
+            lengths: lengths.map(|d| d.as_millis().min(u128::from(u64::MAX / 2)) as u64),
+            lists: [List {
+                head: NIL,
+                tail: NIL,
+            }; KINDS],
+        }
+    }
+
+    /// Milliseconds since the loop started.
+    pub fn millis(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.epoch).as_millis() as u64
+    }
+
+    /// (Re-)arms `kind` for the entry at `key`: its deadline becomes
+    /// `now + length`, and any deadline it had is cancelled.
+    pub fn arm<T: HasTimer>(&mut self, slab: &mut Slab<T>, key: usize, kind: TimerKind, now: u64) {
+        self.cancel(slab, key);
+        let list = &mut self.lists[kind.index()];
+        let key32 = key as u32;
+        *slab[key].timer() = TimerLink {
+            kind: Some(kind),
+            deadline: now + self.lengths[kind.index()],
+            prev: list.tail,
+            next: NIL,
+        };
+        match list.tail {
+            NIL => list.head = key32,
+            tail => slab[tail as usize].timer().next = key32,
+        }
+        list.tail = key32;
+    }
+
+    /// Cancels whatever deadline the entry at `key` has.
+    pub fn cancel<T: HasTimer>(&mut self, slab: &mut Slab<T>, key: usize) {
+        let link = *slab[key].timer();
+        let Some(kind) = link.kind else { return };
+        let list = &mut self.lists[kind.index()];
+        match link.prev {
+            NIL => list.head = link.next,
+            prev => slab[prev as usize].timer().next = link.next,
+        }
+        match link.next {
+            NIL => list.tail = link.prev,
+            next => slab[next as usize].timer().prev = link.prev,
+        }
+        *slab[key].timer() = TimerLink::default();
+    }
+
+    /// The earliest deadline of all, in loop milliseconds.
+    pub fn next_deadline<T: HasTimer>(&self, slab: &mut Slab<T>) -> Option<u64> {
+        self.lists
+            .iter()
+            .filter(|list| list.head != NIL)
+            .map(|list| slab[list.head as usize].timer().deadline)
+            .min()
+    }
+
+    /// Removes and returns one entry whose deadline is at or before `now`.
+    pub fn pop_expired<T: HasTimer>(
+        &mut self,
+        slab: &mut Slab<T>,
+        now: u64,
+    ) -> Option<(usize, TimerKind)> {
+        for list in self.lists {
+            if list.head == NIL {
+                continue;
+            }
+            let key = list.head as usize;
+            let link = *slab[key].timer();
+            if link.deadline <= now {
+                self.cancel(slab, key);
+                return link.kind.map(|kind| (key, kind));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Entry(TimerLink);
+
+    impl HasTimer for Entry {
+        fn timer(&mut self) -> &mut TimerLink {
+            &mut self.0
+        }
+    }
+
+    fn timers() -> Timers {
+        let ms = Duration::from_millis;
+        Timers::new(
+            Instant::now(),
+            [ms(100), ms(300), ms(1000), ms(200), ms(50)],
+        )
+    }
+
+    fn drain(timers: &mut Timers, slab: &mut Slab<Entry>, now: u64) -> Vec<(usize, TimerKind)> {
+        std::iter::from_fn(|| timers.pop_expired(slab, now)).collect()
+    }
+
+    #[test]
+    fn expires_in_deadline_order_per_kind() {
+        let mut slab: Slab<Entry> = (0..4).map(|_| Entry::default()).enumerate().collect();
+        let mut t = timers();
+        t.arm(&mut slab, 0, TimerKind::Header, 0);
+        t.arm(&mut slab, 1, TimerKind::Header, 10);
+        t.arm(&mut slab, 2, TimerKind::Write, 0);
+        assert_eq!(t.next_deadline(&mut slab), Some(100));
+        assert_eq!(drain(&mut t, &mut slab, 99), vec![]);
+        assert_eq!(
+            drain(&mut t, &mut slab, 110),
+            vec![(0, TimerKind::Header), (1, TimerKind::Header)]
+        );
+        assert_eq!(t.next_deadline(&mut slab), Some(200));
+        assert_eq!(drain(&mut t, &mut slab, 200), vec![(2, TimerKind::Write)]);
+        assert_eq!(t.next_deadline(&mut slab), None);
+    }
+
+    #[test]
+    fn rearming_moves_to_the_tail() {
+        let mut slab: Slab<Entry> = (0..3).map(|_| Entry::default()).enumerate().collect();
+        let mut t = timers();
+        for key in 0..3 {
+            t.arm(&mut slab, key, TimerKind::Body, key as u64);
+        }
+        t.arm(&mut slab, 0, TimerKind::Body, 5);
+        assert_eq!(
+            drain(&mut t, &mut slab, 1000),
+            vec![
+                (1, TimerKind::Body),
+                (2, TimerKind::Body),
+                (0, TimerKind::Body)
+            ]
+        );
+    }
+
+    #[test]
+    fn cancel_unlinks_from_anywhere() {
+        let mut slab: Slab<Entry> = (0..3).map(|_| Entry::default()).enumerate().collect();
+        let mut t = timers();
+        for key in 0..3 {
+            t.arm(&mut slab, key, TimerKind::KeepAlive, 0);
+        }
+        t.cancel(&mut slab, 1);
+        t.cancel(&mut slab, 1);
+        assert_eq!(slab[1].0.kind(), None);
+        t.arm(&mut slab, 2, TimerKind::Linger, 0);
+        assert_eq!(
+            drain(&mut t, &mut slab, 2000),
+            vec![(2, TimerKind::Linger), (0, TimerKind::KeepAlive)]
+        );
+    }
+}
