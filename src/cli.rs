@@ -46,7 +46,7 @@ DUR takes a unit: 250ms, 10s, 2m, 1h.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Run the server.
-    Run(Options),
+    Run(Box<Options>),
     /// Print the help.
     Help,
     /// Print the version.
@@ -140,7 +140,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             _ => return Err(arg.unexpected().into()),
         }
     }
-    Ok(Command::Run(options))
+    Ok(Command::Run(Box::new(options)))
 }
 
 /// Takes the flag's value and checks it with `check`.
@@ -228,7 +228,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Options {
         match parse(args.iter().copied()) {
-            Ok(Command::Run(options)) => options,
+            Ok(Command::Run(options)) => *options,
             other => panic!("{args:?} gave {other:?}"),
         }
     }

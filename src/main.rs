@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             println!("coffeeweb {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Ok(Command::Run(options)) => run(options),
+        Ok(Command::Run(options)) => run(*options),
         Err(e) => {
             eprintln!("error: {e}\nTry 'coffeeweb --help' for the options.");
             ExitCode::from(2)

@@ -358,11 +358,12 @@ pub fn is_valid_host(host: &[u8]) -> bool {
     host.iter().all(|&b| HOST[b as usize])
 }
 
+/// Start and end offsets of a part of a line.
+type Offsets = (usize, usize);
+
 /// Parses `name ":" OWS value OWS`, giving the offsets of the name and of
 /// the trimmed value. Shared by the head and by chunked trailers.
-pub(crate) fn parse_field_line(
-    line: &[u8],
-) -> Result<((usize, usize), (usize, usize)), RequestError> {
+pub(crate) fn parse_field_line(line: &[u8]) -> Result<(Offsets, Offsets), RequestError> {
     if let [b' ' | b'\t', ..] = line {
         return Err(RequestError::BadRequest("obsolete line folding"));
     }

@@ -1,0 +1,320 @@
+//! Shared test harness: a server in-process on port 0, the real binary,
+//! and a raw-socket HTTP client that checks what is on the wire.
+//!
+//! Responses are parsed with httparse, not with our own parser, so a bug in
+//! ours cannot hide itself. Every socket has a read timeout, so a server
+//! that stalls fails the test instead of hanging it.
+
+#![allow(dead_code)]
+
+use coffeeweb::handlers::Welcome;
+use coffeeweb::{Config, Handler, Server, ServerHandle};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How long a test waits for a byte before calling the server stuck.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A configuration for tests: loopback, port 0, no access log.
+pub fn config() -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        access_log: false,
+        ..Config::default()
+    }
+}
+
+/// A server running on its own thread; shut down and joined on drop.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub handle: ServerHandle,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl TestServer {
+    /// The welcome-page server with `config`.
+    pub fn start(config: Config) -> TestServer {
+        TestServer::with_handler(config, Welcome)
+    }
+
+    /// A server with `handler`.
+    pub fn with_handler<H: Handler + Clone>(config: Config, handler: H) -> TestServer {
+        let server = Server::bind(config, handler).expect("bind");
+        let addr = server.local_addr();
+        let handle = server.handle();
+        let thread = std::thread::spawn(move || server.run());
+        TestServer {
+            addr,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    /// A new client connection.
+    pub fn connect(&self) -> TcpStream {
+        connect(self.addr)
+    }
+
+    /// Shuts down and waits for the loops; returns what `run` returned.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.handle.shutdown();
+        self.thread
+            .take()
+            .unwrap()
+            .join()
+            .expect("server thread panicked")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.handle.shutdown();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A client socket with timeouts.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// One response as seen on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The value of the first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many header fields are called `name`.
+    pub fn count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads responses from a connection, keeping bytes that arrive early.
+pub struct Client {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub fn new(stream: TcpStream) -> Client {
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn connect(addr: SocketAddr) -> Client {
+        Client::new(connect(addr))
+    }
+
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) -> &mut Client {
+        self.stream.write_all(bytes.as_ref()).expect("send");
+        self
+    }
+
+    /// Reads one response to a request with method `method` (HEAD
+    /// responses have no body).
+    pub fn response_to(&mut self, method: &str) -> Reply {
+        self.try_response_to(method).unwrap_or_else(|e| {
+            panic!(
+                "reading a response: {e}; got so far: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            )
+        })
+    }
+
+    /// Reads one response to a GET.
+    pub fn response(&mut self) -> Reply {
+        self.response_to("GET")
+    }
+
+    pub fn try_response_to(&mut self, method: &str) -> io::Result<Reply> {
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut parsed = httparse::Response::new(&mut headers);
+            match parsed.parse(&self.buf) {
+                Ok(httparse::Status::Complete(head_len)) => {
+                    let status = parsed.code.unwrap();
+                    let reason = parsed.reason.unwrap_or("").to_string();
+                    let headers: Vec<(String, String)> = parsed
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_string(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
+                        .collect();
+                    let mut reply = Reply {
+                        status,
+                        reason,
+                        headers,
+                        body: Vec::new(),
+                    };
+                    self.buf.drain(..head_len);
+                    let bodiless =
+                        method == "HEAD" || status / 100 == 1 || status == 204 || status == 304;
+                    if !bodiless {
+                        let len: usize = match reply.header("content-length") {
+                            Some(v) => v
+                                .parse()
+                                .map_err(|_| io::Error::other("bad content-length"))?,
+                            None => {
+                                return Err(io::Error::other("response without Content-Length"))
+                            }
+                        };
+                        self.fill_to(len)?;
+                        reply.body = self.buf.drain(..len).collect();
+                    }
+                    return Ok(reply);
+                }
+                Ok(httparse::Status::Partial) => self.read_more()?,
+                Err(e) => return Err(io::Error::other(format!("invalid response: {e}"))),
+            }
+        }
+    }
+
+    fn fill_to(&mut self, len: usize) -> io::Result<()> {
+        while self.buf.len() < len {
+            self.read_more()?;
+        }
+        Ok(())
+    }
+
+    fn read_more(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 64 * 1024];
+        let n = self.stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+
+    /// Whether the server closed the connection (EOF, or a reset) with no
+    /// further bytes; panics if bytes arrive instead.
+    pub fn assert_closed(&mut self) {
+        assert!(
+            self.buf.is_empty(),
+            "unexpected bytes: {:?}",
+            String::from_utf8_lossy(&self.buf)
+        );
+        let mut byte = [0u8; 1];
+        match self.stream.read(&mut byte) {
+            Ok(0) => {}
+            Ok(_) => panic!(
+                "expected the connection closed, got a byte {:?}",
+                byte[0] as char
+            ),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("expected the connection closed, got {e}"),
+        }
+    }
+
+    /// Everything until the server closes.
+    pub fn read_to_end(&mut self) -> Vec<u8> {
+        let mut all = std::mem::take(&mut self.buf);
+        let _ = self.stream.read_to_end(&mut all);
+        all
+    }
+
+    pub fn shutdown_write(&mut self) {
+        self.stream.shutdown(Shutdown::Write).unwrap();
+    }
+}
+
+/// `GET path HTTP/1.1` with a Host header.
+pub fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n")
+}
+
+/// The real binary, started with `args`; killed on drop.
+pub struct Binary {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub stdout_line: String,
+    pub stderr: Option<ChildStderr>,
+}
+
+impl Binary {
+    /// Starts `coffeeweb args...` and waits for its listening line.
+    pub fn start(args: &[&str]) -> Binary {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_coffeeweb"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn coffeeweb");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("coffeeweb listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .expect("address in the listening line");
+        let stderr = child.stderr.take();
+        Binary {
+            child,
+            addr,
+            stdout_line: line,
+            stderr,
+        }
+    }
+
+    /// Sends a signal to the process.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) with the pid of a child we own and have not
+        // reaped; it touches no memory of ours.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    /// Waits for the process to exit, at most `limit` (woken by SIGCHLD,
+    /// not by polling).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        use wait_timeout::ChildExt;
+        self.child.wait_timeout(limit).expect("wait for coffeeweb")
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
