@@ -7,8 +7,10 @@
 
 use crate::http::{Request, Response, Status};
 
+pub mod status;
 pub mod welcome;
 
+pub use status::StatusPage;
 pub use welcome::Welcome;
 
 /// Answers requests.

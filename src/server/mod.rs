@@ -18,6 +18,7 @@ mod output;
 pub mod stats;
 mod timers;
 
+use crate::handlers::status::{StatusPage, WithStatus};
 use crate::handlers::Handler;
 use crate::http::Response;
 use crate::Config;
@@ -105,10 +106,15 @@ impl<H: Handler + Clone> Server<H> {
     /// first error a loop met, if any.
     pub fn run(self) -> io::Result<()> {
         let limits = Limits::new(&self.shared.config);
+        let page = (self.shared.config.status_path.clone())
+            .map(|path| StatusPage::new(path, self.handle()));
         let mut threads = Vec::with_capacity(self.loops.len());
         for (index, (poll, listener)) in self.loops.into_iter().enumerate() {
             let cx = Context {
-                handler: self.handler.clone(),
+                handler: WithStatus {
+                    inner: self.handler.clone(),
+                    page: page.clone(),
+                },
                 response: Response::new(),
                 headers: Vec::new(),
                 pool: Default::default(),
@@ -162,6 +168,11 @@ impl ServerHandle {
     /// The counters of all loops, summed.
     pub fn stats(&self) -> Snapshot {
         stats::snapshot(&self.shared.stats)
+    }
+
+    /// The number of event loops.
+    pub fn workers(&self) -> usize {
+        self.shared.wakers.len()
     }
 
     /// Seconds since the server was bound.
