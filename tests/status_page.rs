@@ -1,0 +1,252 @@
+//! `--status-path`: the JSON has every contract key with exact values under
+//! a known load, summed over workers; browsers get a self-contained HTML
+//! page; and in a real (headless) Chromium the page renders figures that
+//! move.
+
+mod common;
+
+use common::{config, get, Client, TestServer};
+use serde_json::Value;
+use std::process::{Command, Stdio};
+
+fn status_server(workers: usize) -> TestServer {
+    TestServer::start(coffeeweb::Config {
+        status_path: Some("/status".into()),
+        workers,
+        ..config()
+    })
+}
+
+fn status_json(client: &mut Client) -> Value {
+    let reply = client.send(get("/status?format=json")).response();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    serde_json::from_slice(&reply.body).expect("valid JSON")
+}
+
+/// Sends `requests` on one connection, reads every response, and returns
+/// the bytes sent and received on the wire.
+fn exchange(server: &TestServer, requests: &[String]) -> (u64, u64) {
+    let mut client = Client::connect(server.addr);
+    let (mut sent, mut received) = (0, 0);
+    for request in requests {
+        client.send(request);
+        sent += request.len() as u64;
+        let method = request.split(' ').next().unwrap();
+        let reply = client.response_to(method);
+        received += wire_len(&reply);
+    }
+    (sent, received)
+}
+
+/// The exact size of a response as the server wrote it.
+fn wire_len(reply: &common::Reply) -> u64 {
+    let status_line = format!("HTTP/1.1 {} {}\r\n", reply.status, reply.reason).len();
+    let fields: usize = reply
+        .headers
+        .iter()
+        .map(|(n, v)| n.len() + 2 + v.len() + 2)
+        .sum();
+    (status_line + fields + 2 + reply.body.len()) as u64
+}
+
+fn exact_counts_after_known_load(workers: usize) {
+    let server = status_server(workers);
+    let mut total_sent = 0;
+    let mut total_received = 0;
+    // 4 connections: 6 × 200, 3 × 404, 2 × 405 in all.
+    for batch in [
+        vec![get("/"), get("/"), get("/missing")],
+        vec![get("/"), "DELETE / HTTP/1.1\r\nHost: t\r\n\r\n".to_string()],
+        vec![get("/nope"), get("/"), get("/")],
+        vec![
+            get("/gone"),
+            get("/"),
+            "PUT /x HTTP/1.1\r\nHost: t\r\n\r\n".to_string(),
+        ],
+    ] {
+        let (sent, received) = exchange(&server, &batch);
+        total_sent += sent;
+        total_received += received;
+    }
+    // Keep two idle keep-alive connections open while asking.
+    let mut idle_a = Client::connect(server.addr);
+    let mut idle_b = Client::connect(server.addr);
+    for idle in [&mut idle_a, &mut idle_b] {
+        let request = get("/");
+        let reply = idle.send(&request).response();
+        total_sent += request.len() as u64;
+        total_received += wire_len(&reply);
+    }
+    let mut asker = Client::connect(server.addr);
+    let json = status_json(&mut asker);
+    let number = |key: &str| {
+        json[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{key} in {json}"))
+    };
+
+    assert_eq!(number("requests_total"), 13, "{json}");
+    assert_eq!(json["responses_by_class"]["2xx"], 8);
+    assert_eq!(json["responses_by_class"]["4xx"], 5);
+    assert_eq!(json["responses_by_class"]["1xx"], 0);
+    assert_eq!(json["responses_by_class"]["3xx"], 0);
+    assert_eq!(json["responses_by_class"]["5xx"], 0);
+    assert_eq!(number("connections_accepted"), 7);
+    // The four batch connections may still be closing; the two idle ones
+    // and the asker are open.
+    assert!(number("connections_active") >= 3, "{json}");
+    assert_eq!(number("connections_reading"), 0, "{json}");
+    assert_eq!(number("connections_writing"), 0, "{json}");
+    assert_eq!(
+        number("connections_idle"),
+        number("connections_active"),
+        "everyone is between requests: {json}"
+    );
+    let asked = get("/status?format=json").len() as u64;
+    assert_eq!(number("bytes_received"), total_sent + asked, "{json}");
+    assert_eq!(number("bytes_sent"), total_received, "{json}");
+    assert!(number("loop_iterations") > 0);
+    assert!(number("events_total") >= number("connections_accepted"));
+    assert!(json["uptime_seconds"].as_f64().unwrap() >= 0.0);
+    assert_eq!(number("workers"), workers as u64);
+
+    // The asking request is counted once its answer is out.
+    let again = status_json(&mut asker);
+    assert_eq!(again["requests_total"], 14);
+}
+
+#[test]
+fn json_counts_are_exact_with_one_worker() {
+    exact_counts_after_known_load(1);
+}
+
+#[test]
+fn json_counts_are_summed_over_workers() {
+    exact_counts_after_known_load(2);
+}
+
+#[test]
+fn accept_header_chooses_json_or_html() {
+    let server = status_server(1);
+    let mut client = Client::connect(server.addr);
+    let json = client
+        .send("GET /status HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n")
+        .response();
+    assert_eq!(json.header("content-type"), Some("application/json"));
+    let curl = client
+        .send("GET /status HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n")
+        .response();
+    assert_eq!(curl.header("content-type"), Some("application/json"));
+    let browser = "GET /status HTTP/1.1\r\nHost: t\r\n\
+                   Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n\r\n";
+    let html = client.send(browser).response();
+    assert_eq!(
+        html.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let page = html.text();
+    assert!(page.starts_with("<!doctype html>"));
+    // Self-contained: nothing is loaded from anywhere else.
+    for external in ["src=\"http", "href=\"http", "@import", "<link", "url("] {
+        assert!(!page.contains(external), "the page loads {external}");
+    }
+    let forced = client.send(get("/status?format=html")).response();
+    assert_eq!(
+        forced.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let post = client
+        .send("POST /status HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
+        .response();
+    assert_eq!(post.status, 405);
+}
+
+#[test]
+fn other_paths_still_reach_the_handler() {
+    let server = status_server(1);
+    let mut client = Client::connect(server.addr);
+    assert_eq!(client.send(get("/")).response().status, 200);
+    assert_eq!(client.send(get("/status/more")).response().status, 404);
+    let without = TestServer::start(config());
+    let mut client = Client::connect(without.addr);
+    assert_eq!(client.send(get("/status")).response().status, 404);
+}
+
+/// The page in headless Chromium, with load running: the rendered DOM must
+/// show a request count above the load already served and a non-zero rate
+/// over several samples, i.e. figures that moved while the page watched.
+#[test]
+fn browser_renders_moving_figures() {
+    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    }) else {
+        eprintln!("SKIPPED browser_renders_moving_figures: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let server = status_server(1);
+    let addr = server.addr;
+    let (served_before, _) = exchange(&server, &vec![get("/"); 50]);
+    assert!(served_before > 0);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut client = Client::connect(addr);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                client.send(get("/")).response();
+            }
+        })
+    };
+    let profile = std::env::temp_dir().join(format!("coffeeweb-chromium-{}", std::process::id()));
+    let output = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=6000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("http://{addr}/status"))
+        .stderr(Stdio::null())
+        .output()
+        .expect("run chromium");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    load.join().unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let attribute = |id: &str, name: &str| -> f64 {
+        let at = dom
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("#{id} not rendered"));
+        let tag = &dom[at..at + dom[at..].find('>').unwrap()];
+        let value = tag
+            .split(&format!("{name}=\""))
+            .nth(1)
+            .unwrap_or_else(|| panic!("#{id} has no {name}: {tag}"));
+        value[..value.find('"').unwrap()].parse().unwrap()
+    };
+    assert!(
+        attribute("requests-total", "data-value") > 50.0,
+        "the page saw the load"
+    );
+    assert!(
+        attribute("rps-chart", "data-samples") >= 2.0,
+        "several samples were drawn"
+    );
+    assert!(
+        attribute("rps", "data-value") > 0.0,
+        "the request rate moved"
+    );
+}
