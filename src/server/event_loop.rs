@@ -54,6 +54,7 @@
 
 use super::connection::{Connection, Drive, Next};
 use super::context::Context;
+use super::listener;
 use super::stats::{LoopStats, Phase};
 use super::timers::{HasTimer, TimerKind, Timers};
 use super::Shared;
@@ -320,8 +321,10 @@ impl<H: Handler> EventLoop<H> {
             self.stats().connections_refused.add(1);
             return;
         }
-        if let Err(e) = stream.set_nodelay(true) {
-            debug!("TCP_NODELAY: {e}");
+        if !listener::NODELAY_INHERITED {
+            if let Err(e) = stream.set_nodelay(true) {
+                debug!("TCP_NODELAY: {e}");
+            }
         }
         let entry = self.conns.vacant_entry();
         let key = entry.key();
