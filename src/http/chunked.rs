@@ -12,7 +12,7 @@
 //! LF is a 400, unlike in the head); extensions and trailers are bounded by
 //! the header limits; the decoded size is bounded by `--max-body-bytes`.
 
-use super::parse::{is_field_value_byte, parse_field_line};
+use super::parse::{is_field_value_byte, scan_field_line};
 use super::RequestError;
 
 /// The bounds a chunked body must stay within.
@@ -167,13 +167,16 @@ impl ChunkedDecoder {
                 self.state = State::Done;
                 Ok(2)
             }
-            Line::Complete { len, content_end } => {
+            Line::Complete { len, .. } => {
                 self.trailers += 1;
                 self.trailer_bytes += len;
                 if self.trailers > self.limits.max_trailers {
                     return Err(RequestError::HeaderFieldsTooLarge);
                 }
-                parse_field_line(&buf[at..at + content_end])?;
+                // take_line checked the CRLF, so the line is complete.
+                if scan_field_line(&buf[at..at + len], 0)?.is_none() {
+                    return Err(RequestError::BadRequest("invalid trailer field"));
+                }
                 self.state = State::TrailerLine { scanned: 0 };
                 Ok(len)
             }

@@ -62,12 +62,16 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
+/// `Date: <IMF-fixdate>\r\n`
+const DATE_LINE_LEN: usize = 6 + IMF_FIXDATE_LEN + 2;
+
 /// The `Date: ...\r\n` header line, reformatted only when the second
-/// changes.
+/// changes. It is stored followed by `Content-Length: `, the field that
+/// follows it in almost every response, to save one copy per response.
 #[derive(Clone, Debug)]
 pub struct DateCache {
     second: u64,
-    line: [u8; 6 + IMF_FIXDATE_LEN + 2],
+    line: [u8; DATE_LINE_LEN + 16],
 }
 
 impl DateCache {
@@ -75,7 +79,7 @@ impl DateCache {
     pub fn new() -> DateCache {
         let mut cache = DateCache {
             second: u64::MAX,
-            line: *b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n",
+            line: *b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Length: ",
         };
         cache.update(SystemTime::now());
         cache
@@ -92,6 +96,11 @@ impl DateCache {
 
     /// `Date: <IMF-fixdate>\r\n`.
     pub fn line(&self) -> &[u8] {
+        &self.line[..DATE_LINE_LEN]
+    }
+
+    /// `Date: <IMF-fixdate>\r\nContent-Length: `.
+    pub fn line_then_content_length(&self) -> &[u8] {
         &self.line
     }
 }
@@ -112,8 +121,13 @@ mod tests {
         assert_eq!(&imf_fixdate(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(&imf_fixdate(784_111_777), b"Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(&imf_fixdate(951_782_400), b"Tue, 29 Feb 2000 00:00:00 GMT");
+        // 2100 is not a leap year.
         assert_eq!(
             &imf_fixdate(4_107_542_399),
+            b"Sun, 28 Feb 2100 23:59:59 GMT"
+        );
+        assert_eq!(
+            &imf_fixdate(4_133_980_799),
             b"Fri, 31 Dec 2100 23:59:59 GMT"
         );
     }
@@ -161,5 +175,9 @@ mod tests {
         assert_eq!(cache.line(), b"Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n");
         cache.update(t + Duration::from_secs(1));
         assert_eq!(cache.line(), b"Date: Sun, 06 Nov 1994 08:49:38 GMT\r\n");
+        assert_eq!(
+            cache.line_then_content_length(),
+            b"Date: Sun, 06 Nov 1994 08:49:38 GMT\r\nContent-Length: "
+        );
     }
 }

@@ -115,6 +115,19 @@ const fn byte_class(accept: &[u8]) -> [bool; 256] {
 static TCHAR: [bool; 256] =
     byte_class(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
+/// The bytes of a field value: HTAB, SP, VCHAR and obs-text (RFC 9110
+/// §5.5); everything else is a control character.
+static FIELD_VALUE: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b == b'\t' as usize;
+        b += 1;
+    }
+    table[0x7f] = false;
+    table
+};
+
 /// Whether `bytes` is a non-empty `token` (RFC 9110 §5.6.2).
 pub fn is_token(bytes: &[u8]) -> bool {
     !bytes.is_empty() && bytes.iter().all(|&b| TCHAR[b as usize])
@@ -122,7 +135,7 @@ pub fn is_token(bytes: &[u8]) -> bool {
 
 /// Whether `b` may appear in a field value: HTAB, SP, VCHAR and obs-text.
 pub fn is_field_value_byte(b: u8) -> bool {
-    b == b'\t' || (b >= b' ' && b != 0x7f)
+    FIELD_VALUE[b as usize]
 }
 
 /// Number of bytes of empty lines (CRLF or bare LF) at the start of `buf`.
@@ -174,55 +187,50 @@ pub fn parse_head(
     limits: HeadLimits,
     headers: &mut Vec<HeaderSpan>,
 ) -> Result<Head, RequestError> {
+    parse_head_prefix(&buf[..len], limits, headers)?
+        .ok_or(RequestError::BadRequest("incomplete request head"))
+}
+
+/// Parses the head at the start of `buf` in one pass, if it is all there:
+/// `Ok(None)` means no rule is broken so far but the head has not ended.
+/// This is the fast path for a head that arrived in one read (almost
+/// every head): it is parsed without first searching for its end.
+pub fn parse_head_prefix(
+    buf: &[u8],
+    limits: HeadLimits,
+    headers: &mut Vec<HeaderSpan>,
+) -> Result<Option<Head>, RequestError> {
     headers.clear();
-    let head = &buf[..len];
-    let final_line = if head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\r\n") {
-        2
-    } else {
-        1
+    let Some(lf) = buf.iter().position(|&b| b == b'\n') else {
+        return Ok(None);
     };
-    if len - final_line > limits.max_header_bytes {
-        return Err(oversize_error(head, limits.max_header_bytes));
-    }
-    let mut lines = Lines { buf: head, at: 0 };
-    let (line_start, line) = lines.next_line()?;
-    let mut parsed = parse_request_line(line, line_start)?;
-    parsed.len = len;
-    loop {
-        let (start, line) = lines.next_line()?;
-        if line.is_empty() {
-            return Ok(parsed);
+    let line = &buf[..lf];
+    let mut head = parse_request_line(line.strip_suffix(b"\r").unwrap_or(line), 0)?;
+    let mut at = lf + 1;
+    let final_line = loop {
+        match &buf[at..] {
+            [] | [b'\r'] => return Ok(None),
+            [b'\n', ..] => break 1,
+            [b'\r', b'\n', ..] => break 2,
+            _ => {}
         }
         if headers.len() == limits.max_headers {
             return Err(RequestError::HeaderFieldsTooLarge);
         }
-        let (name, value) = parse_field_line(line)?;
+        let Some(field) = scan_field_line(buf, at)? else {
+            return Ok(None);
+        };
         headers.push(HeaderSpan {
-            name: Span::new(start + name.0, start + name.1),
-            value: Span::new(start + value.0, start + value.1),
+            name: Span::new(field.name.0, field.name.1),
+            value: Span::new(field.value.0, field.value.1),
         });
+        at = field.next;
+    };
+    if at > limits.max_header_bytes {
+        return Err(oversize_error(&buf[..at], limits.max_header_bytes));
     }
-}
-
-/// Splits a head into lines. Each line comes without its terminator; a
-/// CR is part of the terminator only right before the LF.
-struct Lines<'a> {
-    buf: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Lines<'a> {
-    fn next_line(&mut self) -> Result<(usize, &'a [u8]), RequestError> {
-        let start = self.at;
-        let rest = &self.buf[start..];
-        let lf = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or(RequestError::BadRequest("incomplete request head"))?;
-        self.at = start + lf + 1;
-        let line = &rest[..lf];
-        Ok((start, line.strip_suffix(b"\r").unwrap_or(line)))
-    }
+    head.len = at + final_line;
+    Ok(Some(head))
 }
 
 fn parse_request_line(line: &[u8], base: usize) -> Result<Head, RequestError> {
@@ -361,35 +369,138 @@ pub fn is_valid_host(host: &[u8]) -> bool {
 /// Start and end offsets of a part of a line.
 type Offsets = (usize, usize);
 
-/// Parses `name ":" OWS value OWS`, giving the offsets of the name and of
-/// the trimmed value. Shared by the head and by chunked trailers.
-pub(crate) fn parse_field_line(line: &[u8]) -> Result<(Offsets, Offsets), RequestError> {
-    if let [b' ' | b'\t', ..] = line {
-        return Err(RequestError::BadRequest("obsolete line folding"));
+/// A field line found by [`scan_field_line`]; offsets are into its buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FieldLine {
+    /// The field name.
+    pub(crate) name: Offsets,
+    /// The value without surrounding whitespace.
+    pub(crate) value: Offsets,
+    /// Where the next line starts.
+    pub(crate) next: usize,
+}
+
+const CONTROL_IN_VALUE: RequestError =
+    RequestError::BadRequest("control character in header value");
+
+/// Reads the field line `name ":" OWS value OWS` starting at `start`, up
+/// to and including its line end (LF or CRLF), validating each byte once.
+/// `Ok(None)`: the line has not ended yet. Shared by the head and by
+/// chunked trailers.
+pub(crate) fn scan_field_line(buf: &[u8], start: usize) -> Result<Option<FieldLine>, RequestError> {
+    let line = &buf[start..];
+    let Some(name_len) = line.iter().position(|&b| !TCHAR[b as usize]) else {
+        return Ok(None);
+    };
+    if name_len == 0 || line[name_len] != b':' {
+        return field_name_error(line);
     }
-    let colon = line
+    let mut value_start = name_len + 1;
+    while let Some(b' ' | b'\t') = line.get(value_start) {
+        value_start += 1;
+    }
+    let Some(run) = field_value_run(&line[value_start..]) else {
+        return Ok(None);
+    };
+    let end = value_start + run;
+    let next = match &line[end..] {
+        [b'\n', ..] => end + 1,
+        [b'\r', b'\n', ..] => end + 2,
+        [b'\r'] => return Ok(None),
+        _ => return Err(CONTROL_IN_VALUE),
+    };
+    let mut value_end = end;
+    while value_end > value_start && matches!(line[value_end - 1], b' ' | b'\t') {
+        value_end -= 1;
+    }
+    Ok(Some(FieldLine {
+        name: (start, start + name_len),
+        value: (start + value_start, start + value_end),
+        next: start + next,
+    }))
+}
+
+/// The length of the run of field-value bytes that `bytes` starts with, or
+/// `None` if every byte is one. Values are most of a head's bytes, so they
+/// are checked eight at a time (SWAR): a word without a byte below 0x20 or
+/// equal to 0x7F is all value bytes; a word with one (a tab, or the line
+/// end) is looked at byte by byte.
+fn field_value_run(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for chunk in bytes.chunks_exact(8) {
+        match <[u8; 8]>::try_from(chunk).map(u64::from_le_bytes) {
+            Ok(word) if !has_control_byte(word) => at += 8,
+            _ => break,
+        }
+    }
+    bytes[at..]
         .iter()
-        .position(|&b| b == b':')
-        .ok_or(RequestError::BadRequest("header field without a colon"))?;
-    let name = &line[..colon];
-    if let [.., b' ' | b'\t'] = name {
-        return Err(RequestError::BadRequest("whitespace before colon"));
+        .position(|&b| !FIELD_VALUE[b as usize])
+        .map(|n| at + n)
+}
+
+/// Whether any byte of `word` is below 0x20 or is 0x7F ("hasless" and
+/// "haszero" from Bit Twiddling Hacks: exact as a yes/no answer).
+fn has_control_byte(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    let del = word ^ (ONES * 0x7f);
+    let is_del = del.wrapping_sub(ONES) & !del & HIGH;
+    below_space | is_del != 0
+}
+
+/// Why a line that does not start with `token ":"` is not a field line.
+/// The answer depends on the whole line, so it waits for the line's end.
+fn field_name_error(line: &[u8]) -> Result<Option<FieldLine>, RequestError> {
+    let Some(lf) = line.iter().position(|&b| b == b'\n') else {
+        return Ok(None);
+    };
+    let line = &line[..lf];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Err(RequestError::BadRequest(
+        match line.iter().position(|&b| b == b':') {
+            _ if matches!(line.first(), Some(b' ' | b'\t')) => "obsolete line folding",
+            None => "header field without a colon",
+            Some(colon) if matches!(line[..colon].last(), Some(b' ' | b'\t')) => {
+                "whitespace before colon"
+            }
+            Some(_) => "header name is not a token",
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_check_agrees_with_the_byte_table() {
+        // Every byte value, at every position of a word of otherwise
+        // plain bytes.
+        for b in 0..=255u8 {
+            for position in 0..8 {
+                let mut bytes = *b"abcdefgh";
+                bytes[position] = b;
+                let word = u64::from_le_bytes(bytes);
+                let control = !FIELD_VALUE[b as usize] || b == b'\t';
+                assert_eq!(
+                    has_control_byte(word),
+                    control,
+                    "byte {b:#04x} at {position}"
+                );
+            }
+        }
     }
-    if !is_token(name) {
-        return Err(RequestError::BadRequest("header name is not a token"));
+
+    #[test]
+    fn value_runs_stop_at_the_first_control_byte() {
+        let value = b"text/html,application/xhtml+xml;q=0.9\t, */*\r\n";
+        let end = value.iter().position(|&b| b == b'\r').unwrap();
+        for start in 0..end {
+            assert_eq!(field_value_run(&value[start..]), Some(end - start));
+        }
+        assert_eq!(field_value_run(b"no line end yet"), None);
+        assert_eq!(field_value_run(b"0123456789abcdef\x00"), Some(16));
     }
-    let mut start = colon + 1;
-    let mut end = line.len();
-    while start < end && matches!(line[start], b' ' | b'\t') {
-        start += 1;
-    }
-    while end > start && matches!(line[end - 1], b' ' | b'\t') {
-        end -= 1;
-    }
-    if !line[start..end].iter().all(|&b| is_field_value_byte(b)) {
-        return Err(RequestError::BadRequest(
-            "control character in header value",
-        ));
-    }
-    Ok(((0, colon), (start, end)))
 }

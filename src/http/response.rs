@@ -11,6 +11,7 @@
 //! copied; they follow the head as the connection's output tail, written
 //! with `writev`.
 
+use super::date::DateCache;
 use super::{write_decimal, Status};
 
 /// Bodies up to this size are copied into the output buffer after the head;
@@ -202,16 +203,21 @@ impl Response {
         }
     }
 
-    /// Appends the head to `out`: status line, `Date`, `Server`,
+    /// Appends the head to `out`: status line, `Server`, `Date`,
     /// `Content-Length`, `Connection`, the handler's fields, CRLF.
-    pub(crate) fn encode_head(&self, out: &mut Vec<u8>, date: &[u8], connection: ConnectionHeader) {
-        self.status.write_line(out);
-        out.extend_from_slice(date);
-        out.extend_from_slice(b"Server: coffeeweb\r\n");
+    pub(crate) fn encode_head(
+        &self,
+        out: &mut Vec<u8>,
+        date: &DateCache,
+        connection: ConnectionHeader,
+    ) {
+        self.status.write_head_start(out);
         // RFC 9110 §8.6: no Content-Length on 1xx and 204; on 304 it would
         // have to be the length of the 200, which only the handler knows.
-        if !self.status.forbids_body() {
-            out.extend_from_slice(b"Content-Length: ");
+        if self.status.forbids_body() {
+            out.extend_from_slice(date.line());
+        } else {
+            out.extend_from_slice(date.line_then_content_length());
             write_decimal(out, self.body.len());
             out.extend_from_slice(b"\r\n");
         }
@@ -234,10 +240,15 @@ impl Response {
 mod tests {
     use super::*;
 
+    /// The encoded head, with the date replaced by `X`.
     fn encoded(res: &Response, connection: ConnectionHeader) -> String {
+        let date = DateCache::new();
         let mut out = Vec::new();
-        res.encode_head(&mut out, b"Date: X\r\n", connection);
-        String::from_utf8(out).unwrap()
+        res.encode_head(&mut out, &date, connection);
+        let date_line = String::from_utf8(date.line().to_vec()).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .replace(&date_line, "Date: X\r\n")
     }
 
     #[test]
@@ -246,7 +257,7 @@ mod tests {
         res.header("Content-Type", "text/plain").set_body("hello");
         assert_eq!(
             encoded(&res, ConnectionHeader::Omit),
-            "HTTP/1.1 200 OK\r\nDate: X\r\nServer: coffeeweb\r\nContent-Length: 5\r\n\
+            "HTTP/1.1 200 OK\r\nServer: coffeeweb\r\nDate: X\r\nContent-Length: 5\r\n\
              Content-Type: text/plain\r\n\r\n"
         );
     }
@@ -278,7 +289,11 @@ mod tests {
             let mut res = Response::new();
             res.header(name, value);
             assert!(res.misuse().is_some(), "{name}: {value:?}");
-            assert!(!encoded(&res, ConnectionHeader::Omit).contains(name));
+            let line = format!("{name}: {value}");
+            assert!(
+                !encoded(&res, ConnectionHeader::Omit).contains(&line),
+                "{line}"
+            );
         }
     }
 
@@ -295,7 +310,7 @@ mod tests {
         assert!(!res.wants_close());
         assert_eq!(
             encoded(&res, ConnectionHeader::Omit),
-            "HTTP/1.1 200 OK\r\nDate: X\r\nServer: coffeeweb\r\nContent-Length: 0\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nServer: coffeeweb\r\nDate: X\r\nContent-Length: 0\r\n\r\n"
         );
     }
 

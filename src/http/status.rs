@@ -9,6 +9,13 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Status(u16);
 
+/// The `Server` field every response carries.
+macro_rules! SERVER {
+    () => {
+        "Server: coffeeweb\r\n"
+    };
+}
+
 macro_rules! statuses {
     ($($name:ident = $code:literal $reason:literal;)*) => {
         impl Status {
@@ -33,10 +40,12 @@ macro_rules! statuses {
                 }
             }
 
-            /// `HTTP/1.1 NNN Reason\r\n` for the codes we know.
-            fn static_line(self) -> Option<&'static [u8]> {
+            /// `HTTP/1.1 NNN Reason\r\nServer: coffeeweb\r\n` for the codes
+            /// we know: every response starts with these two lines, so
+            /// they are one static string and one copy.
+            fn static_start(self) -> Option<&'static [u8]> {
                 match self.0 {
-                    $($code => Some(concat!("HTTP/1.1 ", $code, " ", $reason, "\r\n").as_bytes()),)*
+                    $($code => Some(concat!("HTTP/1.1 ", $code, " ", $reason, "\r\n", SERVER!()).as_bytes()),)*
                     _ => None,
                 }
             }
@@ -107,14 +116,14 @@ impl Status {
         self.class() == 1 || self.0 == 204 || self.0 == 304
     }
 
-    /// Appends the status line, CRLF included.
-    pub(crate) fn write_line(self, out: &mut Vec<u8>) {
-        match self.static_line() {
-            Some(line) => out.extend_from_slice(line),
+    /// Appends the status line and the `Server` field.
+    pub(crate) fn write_head_start(self, out: &mut Vec<u8>) {
+        match self.static_start() {
+            Some(start) => out.extend_from_slice(start),
             None => {
                 out.extend_from_slice(b"HTTP/1.1 ");
                 super::write_decimal(out, u64::from(self.0));
-                out.extend_from_slice(b" \r\n");
+                out.extend_from_slice(concat!(" \r\n", SERVER!()).as_bytes());
             }
         }
     }
@@ -133,15 +142,18 @@ mod tests {
     #[test]
     fn known_codes_have_static_lines() {
         let mut out = Vec::new();
-        Status::HEADER_FIELDS_TOO_LARGE.write_line(&mut out);
-        assert_eq!(out, b"HTTP/1.1 431 Request Header Fields Too Large\r\n");
+        Status::HEADER_FIELDS_TOO_LARGE.write_head_start(&mut out);
+        assert_eq!(
+            out,
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\nServer: coffeeweb\r\n"
+        );
     }
 
     #[test]
     fn unknown_codes_are_formatted() {
         let mut out = Vec::new();
-        Status::from_code(599).unwrap().write_line(&mut out);
-        assert_eq!(out, b"HTTP/1.1 599 \r\n");
+        Status::from_code(599).unwrap().write_head_start(&mut out);
+        assert_eq!(out, b"HTTP/1.1 599 \r\nServer: coffeeweb\r\n");
         assert_eq!(Status::from_code(99), None);
         assert_eq!(Status::from_code(1000), None);
     }

@@ -47,7 +47,9 @@ use super::timers::{HasTimer, TimerKind, TimerLink};
 use crate::handlers::Handler;
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::framing::{framing, BodyFraming, Framing};
-use crate::http::parse::{find_head_end, leading_empty_lines, oversize_error, parse_head, Head};
+use crate::http::parse::{
+    find_head_end, leading_empty_lines, oversize_error, parse_head, parse_head_prefix, Head,
+};
 use crate::http::{ConnectionHeader, Request, RequestError, Response, Status, Version};
 use log::{debug, error, trace};
 use mio::net::TcpStream;
@@ -359,7 +361,7 @@ impl Connection {
         let Some(input) = self.input.as_mut() else {
             return false;
         };
-        let mut scanned = match self.state {
+        let scanned = match self.state {
             State::Head { scanned } => scanned,
             _ => 0,
         };
@@ -377,22 +379,34 @@ impl Connection {
             }
         }
         let bytes = input.bytes();
-        let Some(len) = find_head_end(bytes, scanned) else {
-            let max = cx.limits.head.max_header_bytes;
-            if bytes.len() > max + 2 {
-                let error = oversize_error(bytes, max);
-                self.fail(cx, error);
-                return true;
-            }
-            scanned = bytes.len();
-            self.state = State::Head { scanned };
-            return false;
+        // Most heads arrive whole: parse straight away. Once a head is
+        // known to be incomplete, only the new bytes are searched for its
+        // end, and it is parsed once that is found.
+        let parsed = if scanned == 0 {
+            parse_head_prefix(bytes, cx.limits.head, &mut cx.headers)
+        } else {
+            find_head_end(bytes, scanned)
+                .map(|len| parse_head(bytes, len, cx.limits.head, &mut cx.headers))
+                .transpose()
         };
-        let parsed = parse_head(bytes, len, cx.limits.head, &mut cx.headers).and_then(|head| {
-            framing(bytes, &head, &cx.headers, cx.limits.max_body).map(|framing| (head, framing))
+        let parsed = parsed.and_then(|head| match head {
+            Some(head) => framing(bytes, &head, &cx.headers, cx.limits.max_body)
+                .map(|framing| Some((head, framing))),
+            None => Ok(None),
         });
         match parsed {
-            Ok((head, framing)) => self.begin_body(cx, head, framing, drive),
+            Ok(Some((head, framing))) => self.begin_body(cx, head, framing, drive),
+            Ok(None) => {
+                let max = cx.limits.head.max_header_bytes;
+                if bytes.len() <= max + 2 {
+                    self.state = State::Head {
+                        scanned: bytes.len(),
+                    };
+                    return false;
+                }
+                let error = oversize_error(bytes, max);
+                self.fail(cx, error);
+            }
             Err(error) => self.fail(cx, error),
         }
         true
@@ -447,7 +461,7 @@ impl Connection {
         let sent = self.output.push_response(
             &mut cx.response,
             req.is_head(),
-            cx.date.line(),
+            &cx.date,
             ConnectionHeader::Close,
             &mut cx.pool,
         );
@@ -523,7 +537,7 @@ impl Connection {
         let sent = self.output.push_response(
             &mut cx.response,
             req.is_head(),
-            cx.date.line(),
+            &cx.date,
             connection,
             &mut cx.pool,
         );
@@ -558,13 +572,9 @@ impl Connection {
         res.set_status(error.status())
             .header("Content-Type", "text/plain; charset=utf-8")
             .set_body(format!("{}\n{}\n", error.status(), error.detail()));
-        let sent = self.output.push_response(
-            res,
-            false,
-            cx.date.line(),
-            ConnectionHeader::Close,
-            &mut cx.pool,
-        );
+        let sent =
+            self.output
+                .push_response(res, false, &cx.date, ConnectionHeader::Close, &mut cx.pool);
         cx.stats.count_response(error.status().code());
         if cx.access_log {
             access_log::log_response(&self.stream, None, error.status(), sent, Instant::now());

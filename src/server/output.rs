@@ -8,6 +8,7 @@
 //! keeps the memory of a client that does not read bounded).
 
 use super::buffer::BufferPool;
+use crate::http::date::DateCache;
 use crate::http::{Body, ConnectionHeader, Response, INLINE_BODY_MAX};
 use std::io::{self, IoSlice, Write};
 
@@ -86,7 +87,7 @@ impl Output {
         &mut self,
         response: &mut Response,
         head_only: bool,
-        date: &[u8],
+        date: &DateCache,
         connection: ConnectionHeader,
         pool: &mut BufferPool,
     ) -> u64 {
@@ -179,7 +180,13 @@ mod tests {
         let mut out = Output::default();
         let big = vec![7u8; INLINE_BODY_MAX + 1];
         let mut res = response(Body::Bytes(big.clone()));
-        let n = out.push_response(&mut res, false, b"", ConnectionHeader::Omit, &mut pool);
+        let n = out.push_response(
+            &mut res,
+            false,
+            &DateCache::new(),
+            ConnectionHeader::Omit,
+            &mut pool,
+        );
         assert_eq!(n, big.len() as u64);
         assert!(out.is_blocked(), "nothing is queued behind a tail");
         let mut sink = Trickle {
@@ -201,7 +208,13 @@ mod tests {
         let mut out = Output::default();
         let mut res = response(Body::Static(b"hello"));
         assert_eq!(
-            out.push_response(&mut res, true, b"", ConnectionHeader::Omit, &mut pool),
+            out.push_response(
+                &mut res,
+                true,
+                &DateCache::new(),
+                ConnectionHeader::Omit,
+                &mut pool
+            ),
             0
         );
         let mut sink = Trickle {

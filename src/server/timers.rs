@@ -150,24 +150,24 @@ impl Timers {
             .min()
     }
 
-    /// Removes and returns one entry whose deadline is at or before `now`.
+    /// Removes and returns the entry with the earliest deadline, if that
+    /// deadline is at or before `now`.
     pub fn pop_expired<T: HasTimer>(
         &mut self,
         slab: &mut Slab<T>,
         now: u64,
     ) -> Option<(usize, TimerKind)> {
-        for list in self.lists {
-            if list.head == NIL {
-                continue;
-            }
-            let key = list.head as usize;
-            let link = *slab[key].timer();
-            if link.deadline <= now {
-                self.cancel(slab, key);
-                return link.kind.map(|kind| (key, kind));
-            }
+        let (key, link) = self
+            .lists
+            .iter()
+            .filter(|list| list.head != NIL)
+            .map(|list| (list.head as usize, *slab[list.head as usize].timer()))
+            .min_by_key(|(_, link)| link.deadline)?;
+        if link.deadline > now {
+            return None;
         }
-        None
+        self.cancel(slab, key);
+        link.kind.map(|kind| (key, kind))
     }
 }
 
