@@ -78,8 +78,9 @@ enum State {
     Idle,
     /// Receiving a head; `scanned` bytes were already searched for its end.
     Head { scanned: usize },
-    /// Head parsed; receiving the body.
-    Body(Receiving),
+    /// Head parsed; receiving the body. Boxed: only connections in the
+    /// middle of a body pay for its bookkeeping, idle ones stay small.
+    Body(Box<Receiving>),
     /// The last response is queued: write it, then close (or linger).
     Closing { linger: bool },
     /// Write side shut; discarding input so the client reads our last
@@ -433,11 +434,11 @@ impl Connection {
             self.output.push_bytes(CONTINUE, &mut cx.pool);
         }
         let chunked = framing.body == BodyFraming::Chunked;
-        self.state = State::Body(Receiving {
+        self.state = State::Body(Box::new(Receiving {
             head_len: head.len,
             framing,
             chunked: chunked.then(|| ChunkedDecoder::new(cx.limits.chunked)),
-        });
+        }));
     }
 
     /// Asks the handler whether it refuses the request before its body is

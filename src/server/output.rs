@@ -43,7 +43,8 @@ impl Tail {
 pub struct Output {
     buf: Option<Vec<u8>>,
     sent: usize,
-    tail: Option<Tail>,
+    /// Boxed, so that a connection without one stays small.
+    tail: Option<Box<Tail>>,
 }
 
 /// What one `write` did.
@@ -100,10 +101,10 @@ impl Output {
         }
         match body {
             Body::Static(bytes) if bytes.len() > INLINE_BODY_MAX => {
-                self.tail = Some(Tail::Static { bytes, at: 0 });
+                self.tail = Some(Box::new(Tail::Static { bytes, at: 0 }));
             }
             Body::Bytes(bytes) if bytes.len() > INLINE_BODY_MAX => {
-                self.tail = Some(Tail::Owned { bytes, at: 0 });
+                self.tail = Some(Box::new(Tail::Owned { bytes, at: 0 }));
             }
             Body::Static(bytes) => buf.extend_from_slice(bytes),
             Body::Bytes(bytes) => buf.extend_from_slice(&bytes),
@@ -115,7 +116,7 @@ impl Output {
     /// One `write` (or `writev`, when there is a tail) of what is pending.
     pub fn write_to(&mut self, sink: &mut impl Write) -> io::Result<Written> {
         let buffered: &[u8] = self.buf.as_deref().map_or(&[], |b| &b[self.sent..]);
-        let tail = self.tail.as_ref().map_or(&[][..], Tail::rest);
+        let tail = self.tail.as_ref().map_or(&[][..], |t| t.rest());
         let offered = buffered.len() + tail.len();
         let n = match (buffered.is_empty(), tail.is_empty()) {
             (_, true) => sink.write(buffered)?,
