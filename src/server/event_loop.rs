@@ -82,6 +82,9 @@ pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 
 const EVENTS_CAPACITY: usize = 1024;
+/// Slab capacity kept when the last connection closes (untouched capacity
+/// costs address space, not memory).
+const SLAB_KEEP: usize = 1024;
 
 /// One worker's loop.
 pub struct EventLoop<H> {
@@ -130,7 +133,7 @@ impl<H: Handler> EventLoop<H> {
             listener: Some(listener),
             listener_ready: false,
             accept_resume: None,
-            conns: Slab::with_capacity(config.max_connections.min(64 * 1024)),
+            conns: Slab::new(),
             closed: Vec::new(),
             ready: Vec::new(),
             ready_now: Vec::new(),
@@ -278,8 +281,17 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn free_closed(&mut self) {
+        if self.closed.is_empty() {
+            return;
+        }
         for key in self.closed.drain(..) {
             self.conns.remove(key);
+        }
+        // A slab keeps its capacity when emptied: after a crowd leaves,
+        // give the memory back. (Only when empty: live keys cannot move,
+        // they are the tokens the kernel knows the sockets by.)
+        if self.conns.is_empty() && self.conns.capacity() > SLAB_KEEP {
+            self.conns = Slab::with_capacity(SLAB_KEEP);
         }
     }
 
