@@ -90,6 +90,20 @@ enum State {
     Closed,
 }
 
+impl State {
+    fn name(&self) -> &'static str {
+        match self {
+            State::Fresh => "Fresh",
+            State::Idle => "Idle",
+            State::Head { .. } => "Head",
+            State::Body(_) => "Body",
+            State::Closing { .. } => "Closing",
+            State::Lingering { .. } => "Lingering",
+            State::Closed => "Closed",
+        }
+    }
+}
+
 /// A request whose head is parsed and whose body is arriving.
 #[derive(Debug)]
 struct Receiving {
@@ -127,6 +141,8 @@ pub struct Drive {
 #[derive(Debug)]
 pub struct Connection {
     stream: TcpStream,
+    /// The slab key (the token), for the trace log.
+    key: u32,
     state: State,
     input: Option<Input>,
     output: Output,
@@ -147,10 +163,12 @@ impl HasTimer for Connection {
 }
 
 impl Connection {
-    /// A just-accepted connection, waiting for readiness.
-    pub fn new(stream: TcpStream) -> Connection {
+    /// A just-accepted connection with slab key `key`, waiting for
+    /// readiness.
+    pub fn new(stream: TcpStream, key: usize) -> Connection {
         Connection {
             stream,
+            key: key as u32,
             state: State::Fresh,
             input: None,
             output: Output::default(),
@@ -161,6 +179,19 @@ impl Connection {
             phase: Phase::Idle,
             timer: TimerLink::default(),
         }
+    }
+
+    /// Moves to `next`: every transition goes through here, so the trace
+    /// log shows each one.
+    fn set_state(&mut self, next: State) {
+        trace!(
+            "conn {} fd {}: {} -> {}",
+            self.key,
+            self.fd(),
+            self.state.name(),
+            next.name()
+        );
+        self.state = next;
     }
 
     fn fd(&self) -> i32 {
@@ -180,7 +211,9 @@ impl Connection {
 
     /// Marks the connection finished.
     pub fn set_closed(&mut self) {
-        self.state = State::Closed;
+        if !self.is_closed() {
+            self.set_state(State::Closed);
+        }
     }
 
     /// Whether nothing is under way: no request started, nothing to send.
@@ -236,7 +269,7 @@ impl Connection {
             }
             self.process(cx, &mut drive);
             if let Err(e) = self.flush(cx, &mut drive) {
-                debug!("fd={} write failed: {e}", self.fd());
+                debug!("conn {} fd {}: write failed: {e}", self.key, self.fd());
                 drive.next = Next::Close;
                 return drive;
             }
@@ -257,7 +290,7 @@ impl Connection {
             match self.fill(cx) {
                 Ok(n) => drive.read |= n > 0,
                 Err(e) => {
-                    debug!("fd={} read failed: {e}", self.fd());
+                    debug!("conn {} fd {}: read failed: {e}", self.key, self.fd());
                     drive.next = Next::Close;
                     return drive;
                 }
@@ -291,7 +324,8 @@ impl Connection {
             }
         };
         trace!(
-            "fd={} read({offered}) -> {result:?}",
+            "conn {} fd {}: read({offered}) = {result:?}",
+            self.key,
             self.stream.as_raw_fd()
         );
         let n = match result {
@@ -319,11 +353,12 @@ impl Connection {
     /// Writes until the output is gone or the socket is full.
     fn flush<H>(&mut self, cx: &mut Context<H>, drive: &mut Drive) -> io::Result<()> {
         while self.writable && !self.output.is_empty() {
+            let offered = self.output.pending();
             let result = self.output.write_to(&mut self.stream);
             trace!(
-                "fd={} write({}) -> {result:?}",
-                self.fd(),
-                self.output.pending()
+                "conn {} fd {}: write({offered}) = {result:?}",
+                self.key,
+                self.fd()
             );
             match result {
                 Ok(w) if w.bytes == 0 => return Err(io::ErrorKind::WriteZero.into()),
@@ -370,7 +405,7 @@ impl Connection {
             input.consume(leading_empty_lines(input.bytes()));
             if input.is_empty() {
                 if let State::Head { .. } = self.state {
-                    self.state = State::Idle;
+                    self.set_state(State::Idle);
                 }
                 self.release_input_if_empty(cx);
                 return false;
@@ -400,9 +435,11 @@ impl Connection {
             Ok(None) => {
                 let max = cx.limits.head.max_header_bytes;
                 if bytes.len() <= max + 2 {
-                    self.state = State::Head {
-                        scanned: bytes.len(),
-                    };
+                    let scanned = bytes.len();
+                    match &mut self.state {
+                        State::Head { scanned: at } => *at = scanned,
+                        _ => self.set_state(State::Head { scanned }),
+                    }
                     return false;
                 }
                 let error = oversize_error(bytes, max);
@@ -434,11 +471,11 @@ impl Connection {
             self.output.push_bytes(CONTINUE, &mut cx.pool);
         }
         let chunked = framing.body == BodyFraming::Chunked;
-        self.state = State::Body(Box::new(Receiving {
+        self.set_state(State::Body(Box::new(Receiving {
             head_len: head.len,
             framing,
             chunked: chunked.then(|| ChunkedDecoder::new(cx.limits.chunked)),
-        }));
+        })));
     }
 
     /// Asks the handler whether it refuses the request before its body is
@@ -471,7 +508,7 @@ impl Connection {
             access_log::log_response(&self.stream, Some(&req), status, sent, started);
         }
         self.discard_input(cx);
-        self.state = State::Closing { linger: true };
+        self.set_state(State::Closing { linger: true });
         true
     }
 
@@ -548,7 +585,7 @@ impl Connection {
         }
         input.consume(body.end);
         drive.requests += 1;
-        self.state = match (keep_alive, input.is_empty()) {
+        let next = match (keep_alive, input.is_empty()) {
             // Unread bytes, or bytes that may still come, would turn our
             // close into a reset that can destroy the response in flight.
             (false, all_read) => State::Closing {
@@ -557,7 +594,8 @@ impl Connection {
             (true, true) => State::Idle,
             (true, false) => State::Head { scanned: 0 },
         };
-        trace!("fd={} answered {status}, now {:?}", self.fd(), self.state);
+        trace!("conn {} fd {}: answered {status}", self.key, self.fd());
+        self.set_state(next);
         match self.state {
             State::Closing { .. } => self.discard_input(cx),
             _ => self.release_input_if_empty(cx),
@@ -567,7 +605,7 @@ impl Connection {
     /// Answers a request that cannot be served with its error status, and
     /// closes: nothing after a framing error can be trusted to be a request.
     fn fail<H>(&mut self, cx: &mut Context<H>, error: RequestError) {
-        debug!("fd={} {error}", self.fd());
+        debug!("conn {} fd {}: {error}", self.key, self.fd());
         let res = &mut cx.response;
         res.reset();
         res.set_status(error.status())
@@ -581,7 +619,7 @@ impl Connection {
             access_log::log_response(&self.stream, None, error.status(), sent, Instant::now());
         }
         self.discard_input(cx);
-        self.state = State::Closing { linger: true };
+        self.set_state(State::Closing { linger: true });
     }
 
     /// After the client's end of input: once every complete request is
@@ -592,9 +630,9 @@ impl Connection {
             State::Fresh | State::Idle | State::Head { .. } | State::Body(_)
         );
         if self.read_closed && receiving && !self.output.is_blocked() {
-            trace!("fd={} end of input", self.fd());
+            trace!("conn {} fd {}: end of input", self.key, self.fd());
             self.discard_input(cx);
-            self.state = State::Closing { linger: false };
+            self.set_state(State::Closing { linger: false });
         }
     }
 
@@ -602,16 +640,20 @@ impl Connection {
     /// Returns whether the connection lives on (lingering).
     fn finish_closing(&mut self, linger: bool) -> bool {
         if !linger || self.read_closed {
-            self.state = State::Closed;
+            self.set_state(State::Closed);
             return false;
         }
-        if let Err(e) = self.stream.shutdown(Shutdown::Write) {
-            debug!("fd={} shutdown failed: {e}", self.fd());
-            self.state = State::Closed;
+        let shut = self.stream.shutdown(Shutdown::Write);
+        trace!(
+            "conn {} fd {}: shutdown(Write) = {shut:?}",
+            self.key,
+            self.fd()
+        );
+        if shut.is_err() {
+            self.set_state(State::Closed);
             return false;
         }
-        trace!("fd={} lingering", self.fd());
-        self.state = State::Lingering { discarded: 0 };
+        self.set_state(State::Lingering { discarded: 0 });
         true
     }
 

@@ -160,7 +160,7 @@ impl<H: Handler> EventLoop<H> {
             }
             self.tick();
             trace!(
-                "wake: {} events, timeout was {timeout:?}",
+                "loop: wake-up with {} events (poll timeout {timeout:?})",
                 events.iter().count()
             );
             for event in events.iter() {
@@ -210,8 +210,14 @@ impl<H: Handler> EventLoop<H> {
     fn on_event(&mut self, event: &Event) {
         self.stats().events_total.add(1);
         match event.token() {
-            LISTENER => self.listener_ready = true,
-            WAKER => self.on_wake(),
+            LISTENER => {
+                trace!("loop: listener readable");
+                self.listener_ready = true;
+            }
+            WAKER => {
+                trace!("loop: woken");
+                self.on_wake();
+            }
             Token(key) => {
                 let Some(conn) = self.conns.get_mut(key) else {
                     return;
@@ -221,7 +227,16 @@ impl<H: Handler> EventLoop<H> {
                 }
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-                trace!("conn {key}: event r={readable} w={writable}");
+                trace!(
+                    "conn {key}: event{}{}{}",
+                    if event.is_readable() { " readable" } else { "" },
+                    if event.is_writable() { " writable" } else { "" },
+                    if event.is_read_closed() {
+                        " read-closed"
+                    } else {
+                        ""
+                    },
+                );
                 conn.ready(readable, writable);
                 self.drive(key);
             }
@@ -304,7 +319,7 @@ impl<H: Handler> EventLoop<H> {
                 return;
             };
             match listener.accept() {
-                Ok((stream, _)) => self.admit(stream),
+                Ok((stream, peer)) => self.admit(stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.listener_ready = false;
                     return;
@@ -324,7 +339,7 @@ impl<H: Handler> EventLoop<H> {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream) {
+    fn admit(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
         if self.conns.len() >= self.max_connections {
             debug!(
                 "refusing a connection: --max-connections {} reached",
@@ -348,8 +363,9 @@ impl<H: Handler> EventLoop<H> {
             warn!("cannot register a connection: {e}");
             return;
         }
-        entry.insert(Connection::new(stream));
-        trace!("conn {key}: accepted");
+        let stream_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+        entry.insert(Connection::new(stream, key));
+        trace!("conn {key} fd {}: accepted from {peer}", stream_fd);
         let stats = &self.cx.stats;
         stats.connections_accepted.add(1);
         stats.connections_active.add(1);
@@ -373,7 +389,7 @@ impl<H: Handler> EventLoop<H> {
 
     fn expire_timers(&mut self) {
         while let Some((key, kind)) = self.timers.pop_expired(&mut self.conns, self.now) {
-            debug!("conn {key}: {kind:?} timeout");
+            debug!("conn {key}: {kind:?} deadline passed");
             let conn = &mut self.conns[key];
             if kind == TimerKind::Header && conn.header_timeout(&mut self.cx) {
                 self.drive(key);
