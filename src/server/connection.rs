@@ -148,6 +148,8 @@ pub struct Connection {
     output: Output,
     readable: bool,
     writable: bool,
+    /// The peer's FIN has arrived; we may not have read up to it yet.
+    fin_pending: bool,
     read_closed: bool,
     /// On the loop's ready list.
     pub queued: bool,
@@ -174,6 +176,7 @@ impl Connection {
             output: Output::default(),
             readable: false,
             writable: false,
+            fin_pending: false,
             read_closed: false,
             queued: false,
             phase: Phase::Idle,
@@ -199,9 +202,13 @@ impl Connection {
     }
 
     /// Records readiness from an event.
-    pub fn ready(&mut self, readable: bool, writable: bool) {
+    /// `read_closed` is the kernel saying the peer's FIN has arrived
+    /// (EPOLLRDHUP): reads must then go on until they return 0, even after
+    /// a short one, because no further edge will announce the end.
+    pub fn ready(&mut self, readable: bool, writable: bool, read_closed: bool) {
         self.readable |= readable;
         self.writable |= writable;
+        self.fin_pending |= read_closed;
     }
 
     /// Whether the connection is finished and waits to be freed.
@@ -267,8 +274,7 @@ impl Connection {
                 drive.next = self.linger();
                 return drive;
             }
-            self.process(cx, &mut drive);
-            if let Err(e) = self.flush(cx, &mut drive) {
+            if let Err(e) = self.answer_and_write(cx, &mut drive) {
                 debug!("conn {} fd {}: write failed: {e}", self.key, self.fd());
                 drive.next = Next::Close;
                 return drive;
@@ -298,6 +304,24 @@ impl Connection {
         }
         drive.next = Next::Yield;
         drive
+    }
+
+    /// Answers what is buffered and writes it, again as long as writing
+    /// lifted backpressure (requests may be waiting behind it in the input
+    /// buffer, with no readiness event to come for them).
+    fn answer_and_write<H: Handler>(
+        &mut self,
+        cx: &mut Context<H>,
+        drive: &mut Drive,
+    ) -> io::Result<()> {
+        loop {
+            self.process(cx, drive);
+            let blocked = self.output.is_blocked();
+            self.flush(cx, drive)?;
+            if !blocked || self.output.is_blocked() {
+                return Ok(());
+            }
+        }
     }
 
     fn wants_input(&self) -> bool {
@@ -336,7 +360,7 @@ impl Connection {
             }
             Ok(n) => {
                 input.filled(n);
-                self.readable = n == offered;
+                self.readable = n == offered || self.fin_pending;
                 cx.stats.bytes_received.add(n as u64);
                 n
             }

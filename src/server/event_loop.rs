@@ -237,7 +237,7 @@ impl<H: Handler> EventLoop<H> {
                         ""
                     },
                 );
-                conn.ready(readable, writable);
+                conn.ready(readable, writable, event.is_read_closed());
                 self.drive(key);
             }
         }

@@ -318,3 +318,34 @@ impl Drop for Binary {
         let _ = self.child.wait();
     }
 }
+
+/// A handler for tests: `/panic` panics, `/big/N` answers N bytes of a
+/// pattern, `/bad-header` sets an invalid header, `/close` asks to close,
+/// anything else echoes `METHOD PATH body-length body` as text.
+pub fn test_handler(req: &coffeeweb::Request<'_>, res: &mut coffeeweb::Response) {
+    let path = req.path();
+    if path == "/panic" {
+        panic!("test handler panics on purpose");
+    } else if let Some(n) = path.strip_prefix("/big/") {
+        let n: usize = n.parse().unwrap_or(0);
+        res.set_body(pattern(n));
+    } else if path == "/bad-header" {
+        res.header("X-Split", "a\r\nInjected: yes");
+    } else if path == "/close" {
+        res.close_connection().set_body("bye");
+    } else {
+        let mut text = format!("{} {} {} ", req.method(), path, req.body().len()).into_bytes();
+        text.extend_from_slice(req.body());
+        res.header("Content-Type", "text/plain").set_body(text);
+    }
+}
+
+/// `n` bytes of a repeating, position-dependent pattern.
+pub fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+/// A server with [`test_handler`].
+pub fn echo_server(config: Config) -> TestServer {
+    TestServer::with_handler(config, test_handler)
+}
