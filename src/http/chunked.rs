@@ -89,15 +89,16 @@ impl ChunkedDecoder {
     /// Decodes what it can of `buf`, where `buf[..decoded_len()]` is the
     /// body decoded so far and the rest is raw input not yet consumed.
     pub fn decode(&mut self, buf: &mut [u8]) -> Result<Decoded, RequestError> {
+        // Chunk data is written at `self.decoded`, which the size check of
+        // every chunk line must see up to date.
         let mut read = self.decoded;
-        let mut write = self.decoded;
         loop {
             let step = match self.state {
                 State::SizeLine { scanned } => self.size_line(buf, read, scanned)?,
                 State::Data { remaining } => {
                     let n = remaining.min((buf.len() - read) as u64) as usize;
-                    buf.copy_within(read..read + n, write);
-                    write += n;
+                    buf.copy_within(read..read + n, self.decoded);
+                    self.decoded += n;
                     self.state = match remaining - n as u64 {
                         0 => State::DataEnd,
                         left => State::Data { remaining: left },
@@ -113,9 +114,8 @@ impl ChunkedDecoder {
             }
             read += step;
         }
-        self.decoded = write;
         Ok(Decoded {
-            removed: read - write,
+            removed: read - self.decoded,
             done: self.state == State::Done,
         })
     }

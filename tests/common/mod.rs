@@ -331,6 +331,8 @@ pub fn test_handler(req: &coffeeweb::Request<'_>, res: &mut coffeeweb::Response)
         res.set_body(pattern(n));
     } else if path == "/bad-header" {
         res.header("X-Split", "a\r\nInjected: yes");
+    } else if path == "/host" {
+        res.set_body(req.host().unwrap_or("-").to_string());
     } else if path == "/close" {
         res.close_connection().set_body("bye");
     } else {
