@@ -48,6 +48,10 @@ fn run(options: Options) -> ExitCode {
 }
 
 fn serve<H: Handler + Clone>(config: coffeeweb::Config, handler: H) -> ExitCode {
+    match coffeeweb::server::rlimit::raise_open_files_limit() {
+        Ok((old, new)) => log::debug!("open files limit: {old} -> {new}"),
+        Err(e) => log::warn!("cannot raise the open files limit: {e}"),
+    }
     let server = match Server::bind(config, handler) {
         Ok(server) => server,
         Err(e) if e.kind() == io::ErrorKind::InvalidInput => {

@@ -270,8 +270,8 @@ impl<H: Handler> EventLoop<H> {
         let progress = match want {
             Some(TimerKind::Body) => drive.read,
             Some(TimerKind::Write) => drive.wrote,
-            // A new head starts after each answered request.
-            Some(TimerKind::Header) => drive.requests > 0,
+            // A new head, or a new idle spell, starts after each answer.
+            Some(TimerKind::Header | TimerKind::KeepAlive) => drive.requests > 0,
             _ => false,
         };
         match want {

@@ -15,6 +15,7 @@ mod context;
 mod event_loop;
 mod listener;
 mod output;
+pub mod rlimit;
 pub mod stats;
 mod timers;
 
