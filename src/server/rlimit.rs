@@ -10,7 +10,7 @@ use std::io;
 
 /// Raises the soft limit on open files to the hard limit. Returns the
 /// limits as `(old soft, new soft)`.
-pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+pub fn raise_open_files_limit() -> io::Result<(libc::rlim_t, libc::rlim_t)> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -28,7 +28,7 @@ pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
             return Err(io::Error::last_os_error());
         }
     }
-    Ok((old as u64, limit.rlim_cur as u64))
+    Ok((old, limit.rlim_cur))
 }
 
 #[cfg(test)]
@@ -45,7 +45,7 @@ mod tests {
             unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
             0
         );
-        assert_eq!(soft, limit.rlim_cur as u64);
+        assert_eq!(soft, limit.rlim_cur);
         assert_eq!(limit.rlim_cur, limit.rlim_max);
     }
 }
