@@ -269,7 +269,13 @@ pub struct Binary {
 impl Binary {
     /// Starts `coffeeweb args...` and waits for its listening line.
     pub fn start(args: &[&str]) -> Binary {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_coffeeweb"))
+        Binary::start_with(env!("CARGO_BIN_EXE_coffeeweb"), args)
+    }
+
+    /// Starts `program args...` (coffeeweb under a wrapper such as
+    /// `prlimit`) and waits for the listening line.
+    pub fn start_with(program: &str, args: &[&str]) -> Binary {
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
