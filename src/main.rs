@@ -2,7 +2,7 @@
 //! listening line, serve until SIGINT or SIGTERM.
 
 use coffeeweb::cli::{self, Command, Options};
-use coffeeweb::handlers::Welcome;
+use coffeeweb::handlers::{StaticFiles, Welcome};
 use coffeeweb::{Handler, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -35,13 +35,16 @@ fn run(options: Options) -> ExitCode {
     {
         eprintln!("error: cannot start logging: {e}");
     }
-    match &options.root {
-        None => serve(options.config, Welcome),
-        Some(root) => {
-            eprintln!(
-                "error: --root {}: static files are not implemented yet",
-                root.display()
-            );
+    let Some(root) = &options.root else {
+        if options.listing {
+            log::warn!("--listing has no effect without --root");
+        }
+        return serve(options.config, Welcome);
+    };
+    match StaticFiles::new(root, options.listing) {
+        Ok(files) => serve(options.config, files),
+        Err(e) => {
+            eprintln!("error: invalid value '{}' for --root: {e}", root.display());
             ExitCode::from(2)
         }
     }

@@ -7,9 +7,11 @@
 
 use crate::http::{Request, Response, Status};
 
+pub mod static_files;
 pub mod status;
 pub mod welcome;
 
+pub use static_files::StaticFiles;
 pub use status::StatusPage;
 pub use welcome::Welcome;
 

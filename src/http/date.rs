@@ -62,6 +62,67 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
+/// Days since 1970-01-01 of a civil date (Hinnant's `days_from_civil`);
+/// `None` before the epoch.
+fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+    let year = if month <= 2 {
+        year.checked_sub(1)?
+    } else {
+        year
+    };
+    let era = year / 400;
+    let year_of_era = year % 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    (era * 146_097 + day_of_era).checked_sub(719_468)
+}
+
+/// Parses an HTTP-date (RFC 9110 §5.6.7) into seconds since the epoch. A
+/// recipient must accept all three formats:
+///
+/// - IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`
+/// - RFC 850: `Sunday, 06-Nov-94 08:49:37 GMT` (two-digit years: 70-99 are
+///   19xx, the rest 20xx)
+/// - asctime: `Sun Nov  6 08:49:37 1994`
+///
+/// The weekday is not checked against the date (RFC 9110 lets recipients
+/// ignore it).
+pub fn parse_http_date(text: &str) -> Option<u64> {
+    let fields: Vec<&str> = text.split_ascii_whitespace().collect();
+    let (day, month, year, time) = match fields.as_slice() {
+        [_, day, month, year, time, "GMT"] => (*day, *month, *year, *time),
+        [_, date, time, "GMT"] => {
+            let mut parts = date.split('-');
+            let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
+            let year = year.parse::<u64>().ok().filter(|_| year.len() == 2)?;
+            let year = if year >= 70 { 1900 + year } else { 2000 + year };
+            return seconds(day, month, year, time);
+        }
+        [_, month, day, time, year] => (*day, *month, *year, *time),
+        _ => return None,
+    };
+    seconds(
+        day,
+        month,
+        year.parse().ok().filter(|_| year.len() == 4)?,
+        time,
+    )
+}
+
+fn seconds(day: &str, month: &str, year: u64, time: &str) -> Option<u64> {
+    let month = MONTHS.iter().position(|m| m[..] == *month.as_bytes())? as u64 + 1;
+    let day: u64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let mut hms = time
+        .split(':')
+        .map(|part| part.parse::<u64>().ok().filter(|_| part.len() == 2));
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day)? * 86_400 + h * 3600 + m * 60 + s)
+}
+
 /// `Date: <IMF-fixdate>\r\n`
 const DATE_LINE_LEN: usize = 6 + IMF_FIXDATE_LEN + 2;
 
@@ -162,6 +223,40 @@ mod tests {
                     year += 1;
                 }
             }
+        }
+    }
+
+    #[test]
+    fn parses_the_three_http_date_formats() {
+        for text in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(parse_http_date(text), Some(784_111_777), "{text}");
+        }
+        for bad in [
+            "",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Noc 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+            "1994-11-06T08:49:37Z",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parsing_inverts_formatting() {
+        for secs in (0..4_000_000_000u64).step_by(99_991_237) {
+            let text = imf_fixdate(secs);
+            assert_eq!(
+                parse_http_date(std::str::from_utf8(&text).unwrap()),
+                Some(secs)
+            );
         }
     }
 

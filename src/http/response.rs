@@ -39,6 +39,21 @@ pub enum Body {
     Static(&'static [u8]),
     /// Bytes owned by the response.
     Bytes(Vec<u8>),
+    /// A range of an open file, sent from the file as the client reads
+    /// (with `sendfile(2)` on Linux), so a file of any size costs no more
+    /// memory than a small one.
+    File(FileBody),
+}
+
+/// `len` bytes of `file` from `offset`.
+#[derive(Debug)]
+pub struct FileBody {
+    /// The open file.
+    pub file: std::fs::File,
+    /// Where the body starts in the file.
+    pub offset: u64,
+    /// How many bytes the body has.
+    pub len: u64,
 }
 
 impl Body {
@@ -48,6 +63,7 @@ impl Body {
             Body::Empty => 0,
             Body::Static(bytes) => bytes.len() as u64,
             Body::Bytes(bytes) => bytes.len() as u64,
+            Body::File(file) => file.len,
         }
     }
 
@@ -172,6 +188,15 @@ impl Response {
             Some(text) => self.set_body(text),
             None => self.set_body(format!("{status}\n")),
         }
+    }
+
+    /// Drops everything set so far and answers `status` with a short text
+    /// body (for a handler that finds out half-way that it must fail).
+    pub fn reset_to_error(&mut self, status: Status) -> &mut Response {
+        let close = self.close;
+        self.reset();
+        self.close = close;
+        self.error(status)
     }
 
     /// Whether the handler asked to close the connection.

@@ -16,6 +16,7 @@ mod event_loop;
 mod listener;
 mod output;
 pub mod rlimit;
+mod sendfile;
 pub mod stats;
 mod timers;
 

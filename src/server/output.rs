@@ -8,9 +8,13 @@
 //! keeps the memory of a client that does not read bounded).
 
 use super::buffer::BufferPool;
+use super::sendfile::SendFile;
 use crate::http::date::DateCache;
-use crate::http::{Body, ConnectionHeader, Response, INLINE_BODY_MAX};
-use std::io::{self, IoSlice, Write};
+use crate::http::{Body, ConnectionHeader, FileBody, Response, INLINE_BODY_MAX};
+use std::io::{self, IoSlice};
+
+/// The most bytes one `sendfile` is asked for; the socket takes what fits.
+const SENDFILE_MAX: usize = 1 << 30;
 
 /// Past this many unsent bytes the connection stops reading and parsing
 /// until the client has taken some: backpressure.
@@ -21,19 +25,33 @@ pub const HIGH_WATER: usize = 64 * 1024;
 enum Tail {
     Static { bytes: &'static [u8], at: usize },
     Owned { bytes: Vec<u8>, at: usize },
+    File(FileBody),
 }
 
 impl Tail {
+    /// The bytes still to send, when they are in memory.
     fn rest(&self) -> &[u8] {
         match self {
             Tail::Static { bytes, at } => &bytes[*at..],
             Tail::Owned { bytes, at } => &bytes[*at..],
+            Tail::File(_) => &[],
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        match self {
+            Tail::File(file) => usize::try_from(file.len).unwrap_or(usize::MAX),
+            _ => self.rest().len(),
         }
     }
 
     fn advance(&mut self, n: usize) {
         match self {
             Tail::Static { at, .. } | Tail::Owned { at, .. } => *at += n,
+            Tail::File(file) => {
+                file.offset += n as u64;
+                file.len -= n as u64;
+            }
         }
     }
 }
@@ -60,7 +78,7 @@ impl Output {
     /// Bytes not yet written.
     pub fn pending(&self) -> usize {
         let buffered = self.buf.as_ref().map_or(0, |b| b.len() - self.sent);
-        buffered + self.tail.as_ref().map_or(0, |t| t.rest().len())
+        buffered + self.tail.as_ref().map_or(0, |t| t.remaining())
     }
 
     /// Whether everything was written.
@@ -108,20 +126,29 @@ impl Output {
             }
             Body::Static(bytes) => buf.extend_from_slice(bytes),
             Body::Bytes(bytes) => buf.extend_from_slice(&bytes),
+            Body::File(file) => self.tail = Some(Box::new(Tail::File(file))),
             Body::Empty => {}
         }
         wire_len
     }
 
-    /// One `write` (or `writev`, when there is a tail) of what is pending.
-    pub fn write_to(&mut self, sink: &mut impl Write) -> io::Result<Written> {
+    /// One `write` (`writev` for buffered bytes and an in-memory tail,
+    /// `sendfile` for a file tail) of what is pending.
+    pub fn write_to(&mut self, sink: &mut impl SendFile) -> io::Result<Written> {
         let buffered: &[u8] = self.buf.as_deref().map_or(&[], |b| &b[self.sent..]);
-        let tail = self.tail.as_ref().map_or(&[][..], |t| t.rest());
-        let offered = buffered.len() + tail.len();
-        let n = match (buffered.is_empty(), tail.is_empty()) {
-            (_, true) => sink.write(buffered)?,
-            (true, false) => sink.write(tail)?,
-            (false, false) => sink.write_vectored(&[IoSlice::new(buffered), IoSlice::new(tail)])?,
+        let (n, offered) = match self.tail.as_deref() {
+            Some(Tail::File(file)) if buffered.is_empty() => {
+                let count = usize::try_from(file.len)
+                    .unwrap_or(usize::MAX)
+                    .min(SENDFILE_MAX);
+                (sink.send_file(&file.file, file.offset, count)?, count)
+            }
+            Some(Tail::File(_)) | None => (sink.write(buffered)?, buffered.len()),
+            Some(tail) => {
+                let rest = tail.rest();
+                let slices = [IoSlice::new(buffered), IoSlice::new(rest)];
+                (sink.write_vectored(&slices)?, buffered.len() + rest.len())
+            }
         };
         let from_buf = n.min(buffered.len());
         self.sent += from_buf;
@@ -150,12 +177,15 @@ impl Output {
 mod tests {
     use super::*;
     use crate::http::Status;
+    use std::io::Write;
 
     /// A sink that accepts at most `limit` bytes per write.
     struct Trickle {
         limit: usize,
         got: Vec<u8>,
     }
+
+    impl SendFile for Trickle {}
 
     impl Write for Trickle {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

@@ -1,0 +1,167 @@
+//! Serving a folder (`--root DIR`), the way nginx's static module does.
+//!
+//! For each GET or HEAD: the request path is turned into a file inside the
+//! root and never outside it ([`path`]); a directory is redirected to its
+//! slash form, then served by its `index.html`, a listing ([`listing`],
+//! with `--listing`) or a 404; a file gets `Content-Type` ([`mime`]),
+//! `Last-Modified`, a strong `ETag` and `Accept-Ranges`, and may be
+//! answered 304 ([`conditional`]), 206 or 416 ([`range`]).
+//!
+//! Small files (up to 16 KiB) are read into the response, so they leave with
+//! their head in one write, pipelined with their neighbours. Larger ones
+//! are sent from the file as the client reads (`sendfile(2)`), so memory
+//! stays bounded whatever the size and however slow the client.
+//!
+//! Opening and `stat`-ing happen on the loop's thread, as in nginx: on a
+//! local disk with a warm page cache they take microseconds. A folder on a
+//! slow network file system would stall the loop; serve that from
+//! something else.
+
+pub mod conditional;
+pub mod listing;
+pub mod mime;
+pub mod path;
+pub mod range;
+
+use super::{refuse_unless_get_or_head, Handler};
+use crate::http::date::imf_fixdate;
+use crate::http::{Body, FileBody, Request, Response, Status, INLINE_BODY_MAX};
+use conditional::Validators;
+use path::Refusal;
+use range::Part;
+use std::fs::Metadata;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A handler that serves the files under one folder.
+#[derive(Clone, Debug)]
+pub struct StaticFiles {
+    root: Arc<Path>,
+    listing: bool,
+}
+
+impl StaticFiles {
+    /// Serves `root` (canonicalised now, once); with `listing`, lists
+    /// directories that have no `index.html`.
+    pub fn new(root: impl AsRef<Path>, listing: bool) -> io::Result<StaticFiles> {
+        let root = std::fs::canonicalize(root)?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a directory",
+            ));
+        }
+        Ok(StaticFiles {
+            root: root.into(),
+            listing,
+        })
+    }
+
+    /// The canonical root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn serve(&self, req: &Request<'_>, res: &mut Response) -> Result<(), Refusal> {
+        let relative = path::relative_path(req.path())?;
+        let (found, metadata) = path::inside(&self.root, &self.root.join(relative))?;
+        if !metadata.is_dir() {
+            return serve_file(req, res, &found, &metadata);
+        }
+        if !req.path().ends_with('/') {
+            redirect_to_slash(req, res);
+            return Ok(());
+        }
+        match path::inside(&self.root, &found.join("index.html")) {
+            Ok((index, metadata)) if metadata.is_file() => serve_file(req, res, &index, &metadata),
+            _ if self.listing => serve_listing(req, res, &found),
+            _ => Err(Refusal::NotFound),
+        }
+    }
+}
+
+impl Handler for StaticFiles {
+    fn handle(&mut self, req: &Request<'_>, res: &mut Response) {
+        if refuse_unless_get_or_head(req, res) {
+            return;
+        }
+        let status = match self.serve(req, res) {
+            Ok(()) => return,
+            Err(Refusal::NotFound) => Status::NOT_FOUND,
+            Err(Refusal::BadRequest) => Status::BAD_REQUEST,
+            Err(Refusal::Forbidden) => Status::FORBIDDEN,
+        };
+        res.reset_to_error(status);
+    }
+
+    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
+        refuse_unless_get_or_head(req, res)
+    }
+}
+
+/// 301 to the same path with a slash, query kept.
+fn redirect_to_slash(req: &Request<'_>, res: &mut Response) {
+    let location = match req.query() {
+        Some(query) => format!("{}/?{query}", req.path()),
+        None => format!("{}/", req.path()),
+    };
+    res.error(Status::MOVED_PERMANENTLY)
+        .header("Location", location);
+}
+
+fn serve_listing(req: &Request<'_>, res: &mut Response, dir: &PathBuf) -> Result<(), Refusal> {
+    let html = listing::render(dir, req.path())?;
+    res.header("Content-Type", "text/html; charset=utf-8")
+        .set_body(html);
+    Ok(())
+}
+
+fn serve_file(
+    req: &Request<'_>,
+    res: &mut Response,
+    found: &Path,
+    metadata: &Metadata,
+) -> Result<(), Refusal> {
+    if !metadata.is_file() {
+        return Err(Refusal::NotFound);
+    }
+    let validators = Validators::of(metadata);
+    res.header("Last-Modified", imf_fixdate(validators.modified))
+        .header("ETag", &validators.etag);
+    if conditional::not_modified(req, &validators) {
+        res.set_status(Status::NOT_MODIFIED);
+        return Ok(());
+    }
+    let len = metadata.len();
+    res.header("Content-Type", mime::content_type(found))
+        .header("Accept-Ranges", "bytes");
+    let (offset, count) = match range::requested(req, len, &validators) {
+        Part::Whole => (0, len),
+        Part::Range { start, end } => {
+            res.set_status(Status::PARTIAL_CONTENT)
+                .header("Content-Range", format!("bytes {start}-{end}/{len}"));
+            (start, end - start + 1)
+        }
+        Part::Unsatisfiable => {
+            res.error(Status::RANGE_NOT_SATISFIABLE)
+                .header("Content-Range", format!("bytes */{len}"));
+            return Ok(());
+        }
+    };
+    let file = path::open(found)?;
+    let body = if req.is_head() || count > INLINE_BODY_MAX as u64 {
+        Body::File(FileBody {
+            file,
+            offset,
+            len: count,
+        })
+    } else {
+        let mut bytes = vec![0; count as usize];
+        file.read_exact_at(&mut bytes, offset)?;
+        Body::Bytes(bytes)
+    };
+    res.set_body(body);
+    Ok(())
+}

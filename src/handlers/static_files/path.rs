@@ -1,0 +1,179 @@
+//! From a request path to a file inside the root, and never outside it.
+//!
+//! The path is split on `/` first and each segment percent-decoded once,
+//! so an encoded slash (`%2f`) stays inside its segment, where it is
+//! refused. Then, segment by segment: empty and `.` segments are dropped
+//! (normalisation); `..` (however it was encoded), backslashes, NUL bytes,
+//! and names starting with a dot (except the `/.well-known/` tree) are
+//! refused with a 404, as if nothing were there. Malformed percent-encoding
+//! is a 400. Finally the result is canonicalised (symlinks resolved) and
+//! must still be inside the canonical root: a symlink that points outside
+//! is a 404 too.
+//!
+//! A symlink swapped between the check and the open could still escape;
+//! serving a folder that untrusted users can write to needs more than this
+//! (nginx has the same caveat and `disable_symlinks` for it).
+
+use std::ffi::OsStr;
+use std::fs::{self, File, Metadata};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Why a path is not served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nothing to serve there (or nothing we admit to): 404.
+    NotFound,
+    /// Bytes that cannot be a path (malformed percent-encoding): 400.
+    BadRequest,
+    /// The file exists but may not be read: 403.
+    Forbidden,
+}
+
+impl From<io::Error> for Refusal {
+    fn from(e: io::Error) -> Refusal {
+        match e.kind() {
+            io::ErrorKind::PermissionDenied => Refusal::Forbidden,
+            _ => Refusal::NotFound,
+        }
+    }
+}
+
+/// Percent-decodes one segment; `None` for a `%` not followed by two hex
+/// digits.
+pub fn percent_decode(segment: &str) -> Option<Vec<u8>> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'%' {
+            let hex = bytes.get(at + 1..at + 3)?;
+            let text = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(text, 16).ok()?);
+            at += 3;
+        } else {
+            out.push(bytes[at]);
+            at += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The relative path a URL path names under the root, or why it names
+/// nothing we serve. Does not touch the file system.
+pub fn relative_path(url_path: &str) -> Result<PathBuf, Refusal> {
+    let mut relative = PathBuf::new();
+    for (index, raw) in url_path.split('/').enumerate() {
+        let segment = percent_decode(raw).ok_or(Refusal::BadRequest)?;
+        match segment.as_slice() {
+            [] | b"." => continue,
+            b".." => return Err(Refusal::NotFound),
+            _ if segment.iter().any(|&b| matches!(b, b'/' | b'\\' | 0)) => {
+                return Err(Refusal::NotFound)
+            }
+            // `index` 1 is the first segment after the leading slash.
+            b".well-known" if index == 1 => {}
+            [b'.', ..] => return Err(Refusal::NotFound),
+            _ => {}
+        }
+        relative.push(OsStr::from_bytes(&segment));
+    }
+    Ok(relative)
+}
+
+/// Whether a path relative to the root hides nothing: no component starts
+/// with a dot, except `.well-known` at the top.
+fn is_visible(relative: &Path) -> bool {
+    relative
+        .components()
+        .enumerate()
+        .all(|(index, component)| match component {
+            Component::Normal(name) => {
+                !name.as_bytes().starts_with(b".") || (index == 0 && name == ".well-known")
+            }
+            _ => false,
+        })
+}
+
+/// Canonicalises `path` and checks it is inside `root` (itself canonical)
+/// and visible; returns the canonical path and its metadata.
+pub fn inside(root: &Path, path: &Path) -> Result<(PathBuf, Metadata), Refusal> {
+    let canonical = fs::canonicalize(path)?;
+    let relative = canonical
+        .strip_prefix(root)
+        .map_err(|_| Refusal::NotFound)?;
+    if !is_visible(relative) {
+        return Err(Refusal::NotFound);
+    }
+    let metadata = fs::metadata(&canonical)?;
+    Ok((canonical, metadata))
+}
+
+/// Opens a regular file found by [`inside`].
+pub fn open(path: &Path) -> Result<File, Refusal> {
+    Ok(File::open(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_happens_once() {
+        assert_eq!(percent_decode("a%20b").unwrap(), b"a b");
+        assert_eq!(percent_decode("%252e").unwrap(), b"%2e");
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%2"), None);
+        assert_eq!(percent_decode("100%"), None);
+    }
+
+    #[test]
+    fn each_attack_is_refused() {
+        for path in [
+            "/../etc/passwd",
+            "/a/../../etc/passwd",
+            "/%2e%2e/etc/passwd",
+            "/%2E%2E/etc/passwd",
+            "/..%2fetc/passwd",
+            "/a%2f..%2f..%2fetc",
+            "/a%2Fb",
+            "/a\\..\\b",
+            "/a%5c..%5cb",
+            "/a%00.html",
+            "/.git/config",
+            "/.env",
+            "/a/.hidden",
+            "/%2egit/config",
+            "/a/.well-known/x",
+        ] {
+            assert_eq!(relative_path(path), Err(Refusal::NotFound), "{path}");
+        }
+        for path in ["/%", "/a%2", "/%g0"] {
+            assert_eq!(relative_path(path), Err(Refusal::BadRequest), "{path}");
+        }
+    }
+
+    #[test]
+    fn ordinary_paths_normalise() {
+        assert_eq!(relative_path("/").unwrap(), PathBuf::new());
+        assert_eq!(relative_path("//a/./b//c").unwrap(), PathBuf::from("a/b/c"));
+        assert_eq!(
+            relative_path("/a%20b/c%2Bd+e").unwrap(),
+            PathBuf::from("a b/c+d+e")
+        );
+        assert_eq!(
+            relative_path("/.well-known/acme-challenge/x").unwrap(),
+            PathBuf::from(".well-known/acme-challenge/x")
+        );
+        assert_eq!(relative_path("/caf%C3%A9").unwrap(), PathBuf::from("café"));
+    }
+
+    #[test]
+    fn visibility_of_canonical_paths() {
+        assert!(is_visible(Path::new("a/b.txt")));
+        assert!(is_visible(Path::new(".well-known/x")));
+        assert!(!is_visible(Path::new("a/.git/x")));
+        assert!(!is_visible(Path::new("a/.well-known/x")));
+    }
+}
