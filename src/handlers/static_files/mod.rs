@@ -32,7 +32,7 @@ use range::Part;
 use std::fs::Metadata;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// A handler that serves the files under one folder.
@@ -111,7 +111,7 @@ fn redirect_to_slash(req: &Request<'_>, res: &mut Response) {
         .header("Location", location);
 }
 
-fn serve_listing(req: &Request<'_>, res: &mut Response, dir: &PathBuf) -> Result<(), Refusal> {
+fn serve_listing(req: &Request<'_>, res: &mut Response, dir: &Path) -> Result<(), Refusal> {
     let html = listing::render(dir, req.path())?;
     res.header("Content-Type", "text/html; charset=utf-8")
         .set_body(html);
