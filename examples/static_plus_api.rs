@@ -1,0 +1,73 @@
+//! A folder at `/` and a small API under `/api/`, in one server: route by
+//! path prefix, and hand everything else to the static-files handler.
+//!
+//! ```sh
+//! cargo run --example static_plus_api -- --listen 127.0.0.1:8080 --root ./site
+//! curl -s http://127.0.0.1:8080/api/time
+//! curl -s http://127.0.0.1:8080/index.html
+//! ```
+
+use coffeeweb::handlers::StaticFiles;
+use coffeeweb::{Config, Handler, Request, Response, Server, Status};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Clone)]
+struct Site {
+    files: StaticFiles,
+}
+
+impl Handler for Site {
+    fn handle(&mut self, req: &Request<'_>, res: &mut Response) {
+        match req.path().strip_prefix("/api/") {
+            Some(route) => api(route, req, res),
+            None => self.files.handle(req, res),
+        }
+    }
+
+    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
+        !req.path().starts_with("/api/") && self.files.refuse_early(req, res)
+    }
+}
+
+fn api(route: &str, req: &Request<'_>, res: &mut Response) {
+    match (req.method(), route) {
+        ("GET", "time") => {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            res.header("Content-Type", "application/json")
+                .set_body(format!("{{\"unix\":{}}}", now.as_secs()));
+        }
+        ("POST", "echo") => {
+            res.header("Content-Type", "application/octet-stream")
+                .set_body(req.body().to_vec());
+        }
+        _ => {
+            res.error(Status::NOT_FOUND);
+        }
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    let mut config = Config::default();
+    let mut root = String::from(".");
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_default();
+        match flag.as_str() {
+            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
+            "--root" => root = value,
+            _ => {
+                return Err(std::io::Error::other(
+                    "usage: static_plus_api [--listen ADDR] [--root DIR]",
+                ))
+            }
+        }
+    }
+    let site = Site {
+        files: StaticFiles::new(&root, false)?,
+    };
+    let server = Server::bind(config, site)?;
+    println!("coffeeweb listening on http://{}", server.local_addr());
+    server.run()
+}

@@ -1,0 +1,123 @@
+//! Each example runs (`cargo run --example NAME`) and does what its
+//! documentation says.
+
+mod common;
+
+use common::{get, Client};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// A running example, killed on drop.
+struct Example {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Example {
+    fn start(name: &str, args: &[&str]) -> Example {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", name])
+            .status()
+            .expect("cargo build --example");
+        assert!(status.success());
+        let binary = PathBuf::from(env!("CARGO_BIN_EXE_coffeeweb"))
+            .parent()
+            .unwrap()
+            .join("examples")
+            .join(name);
+        let mut child = Command::new(binary)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run the example");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("coffeeweb listening on http://")
+            .unwrap_or_else(|| panic!("{name} printed {line:?}"))
+            .parse()
+            .unwrap();
+        Example { child, addr }
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn hello() {
+    let example = Example::start("hello", &["--listen", "127.0.0.1:0"]);
+    let reply = Client::connect(example.addr)
+        .send(get("/anything"))
+        .response();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, b"Hello, World!");
+    assert_eq!(reply.header("content-type"), Some("text/plain"));
+}
+
+#[test]
+fn json_api() {
+    let example = Example::start("json_api", &["--listen", "127.0.0.1:0"]);
+    let mut client = Client::connect(example.addr);
+    let menu = client.send(get("/api/coffees")).response();
+    assert_eq!(menu.header("content-type"), Some("application/json"));
+    assert!(menu.text().contains("flat white"));
+    let order = |client: &mut Client, body: &str| {
+        client
+            .send(format!(
+                "POST /api/orders HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ))
+            .response()
+    };
+    let first = order(&mut client, r#"{"coffee":"cortado"}"#);
+    assert_eq!(first.status, 201);
+    assert_eq!(first.text(), r#"{"coffee":"cortado","order":1}"#);
+    assert_eq!(
+        order(&mut client, r#"{"coffee":"cortado"}"#).text(),
+        r#"{"coffee":"cortado","order":2}"#
+    );
+    assert_eq!(order(&mut client, r#"{"coffee":"tea"}"#).status, 422);
+    assert_eq!(order(&mut client, "not json").status, 400);
+    let wrong_method = client
+        .send("DELETE /api/orders HTTP/1.1\r\nHost: t\r\n\r\n")
+        .response();
+    assert_eq!(
+        (wrong_method.status, wrong_method.header("allow")),
+        (405, Some("POST"))
+    );
+    assert_eq!(client.send(get("/nope")).response().status, 404);
+}
+
+#[test]
+fn static_plus_api() {
+    let dir = std::env::temp_dir().join(format!("coffeeweb-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<p>site</p>").unwrap();
+    let example = Example::start(
+        "static_plus_api",
+        &["--listen", "127.0.0.1:0", "--root", dir.to_str().unwrap()],
+    );
+    let mut client = Client::connect(example.addr);
+    assert_eq!(client.send(get("/")).response().text(), "<p>site</p>");
+    let time = client.send(get("/api/time")).response();
+    assert!(time.text().starts_with("{\"unix\":"), "{}", time.text());
+    let echo = client
+        .send("POST /api/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nping")
+        .response();
+    assert_eq!(echo.text(), "ping");
+    assert_eq!(client.send(get("/api/nope")).response().status, 404);
+    assert_eq!(client.send(get("/missing.html")).response().status, 404);
+    drop(example);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
