@@ -57,6 +57,8 @@ echo "building (release)..." >&2
 cargo build --release --quiet --bin coffeeweb --example hello
 mkdir -p "$out" "$work/www" "$work/nginx/logs"
 head -c $((1024 * 1024)) /dev/urandom > "$work/www/1mib.bin"
+# nginx's workers run as an unprivileged user when started as root.
+chmod a+rx "$work" "$work/www" && chmod a+r "$work/www/1mib.bin"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

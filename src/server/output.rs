@@ -143,7 +143,8 @@ impl Output {
                     .min(SENDFILE_MAX);
                 (sink.send_file(&file.file, file.offset, count)?, count)
             }
-            Some(Tail::File(_)) | None => (sink.write(buffered)?, buffered.len()),
+            Some(Tail::File(_)) => (sink.write_before_more(buffered)?, buffered.len()),
+            None => (sink.write(buffered)?, buffered.len()),
             Some(tail) => {
                 let rest = tail.rest();
                 let slices = [IoSlice::new(buffered), IoSlice::new(rest)];

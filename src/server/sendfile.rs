@@ -12,6 +12,13 @@ use std::os::unix::fs::FileExt;
 
 /// A sink that can take bytes straight from a file.
 pub trait SendFile: Write {
+    /// Writes bytes that more bytes will follow at once (a response head
+    /// before its file body), so they may wait to share a segment with
+    /// them. The default is a plain write.
+    fn write_before_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write(buf)
+    }
+
     /// Sends up to `count` bytes of `file` from `offset`; returns how many
     /// were sent. The default reads a chunk and writes it (what is not
     /// accepted is read again next time: the offset advances only by what
@@ -32,6 +39,14 @@ pub trait SendFile: Write {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 impl SendFile for mio::net::TcpStream {
+    /// `MSG_MORE`: the kernel holds a partial segment until the file data
+    /// follows, instead of sending the head alone (we run with
+    /// `TCP_NODELAY`). The client then receives full segments, which is
+    /// what limits a loopback download: its reads.
+    fn write_before_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        socket2::SockRef::from(&*self).send_with_flags(buf, libc::MSG_MORE)
+    }
+
     fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
         let mut offset = libc::off_t::try_from(offset)
