@@ -17,6 +17,10 @@ pub const BUFFER_SIZE: usize = 16 * 1024;
 /// a few suffice; a larger pool would only keep memory from going back.
 const POOL_MAX: usize = 16;
 
+/// The largest output buffer the pool keeps: the backpressure threshold
+/// plus one inline response, rounded up.
+pub const OUTPUT_KEEP_MAX: usize = 128 * 1024;
+
 /// The input side: `data[start..end]` holds received, unconsumed bytes.
 /// `data` is always initialised up to its length, so reading into the
 /// spare room needs no `unsafe`.
@@ -122,9 +126,12 @@ impl BufferPool {
             .unwrap_or_else(|| Vec::with_capacity(BUFFER_SIZE))
     }
 
-    /// Takes back an output buffer; one that grew is freed instead.
+    /// Takes back an output buffer. One that grew to answer a pipelined
+    /// batch is kept too (up to [`OUTPUT_KEEP_MAX`]), or the next batch would
+    /// grow a new one again.
     pub fn put_output(&mut self, mut output: Vec<u8>) {
-        if output.capacity() == BUFFER_SIZE && self.outputs.len() < POOL_MAX {
+        let capacity = output.capacity();
+        if (BUFFER_SIZE..=OUTPUT_KEEP_MAX).contains(&capacity) && self.outputs.len() < POOL_MAX {
             output.clear();
             self.outputs.push(output);
         }
