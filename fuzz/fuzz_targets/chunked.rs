@@ -20,14 +20,17 @@ const LIMITS: ChunkedLimits = ChunkedLimits {
 fn decode(pieces: &[&[u8]]) -> Result<Option<(Vec<u8>, Vec<u8>)>, RequestError> {
     let mut decoder = ChunkedDecoder::new(LIMITS);
     let mut buf: Vec<u8> = Vec::new();
-    for piece in pieces {
+    for (index, piece) in pieces.iter().enumerate() {
         buf.extend_from_slice(piece);
         let decoded = decoder.decode(&mut buf)?;
         let at = decoder.decoded_len();
         assert!(at as u64 <= LIMITS.max_body);
         buf.drain(at..at + decoded.removed);
         if decoded.done {
-            let rest = buf.split_off(at);
+            // Whatever follows the body (a pipelined request) is kept,
+            // including the pieces not fed to the decoder.
+            let mut rest = buf.split_off(at);
+            rest.extend(pieces[index + 1..].iter().flat_map(|p| p.iter()));
             return Ok(Some((buf, rest)));
         }
     }

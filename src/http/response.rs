@@ -39,6 +39,9 @@ pub enum Body {
     Static(&'static [u8]),
     /// Bytes owned by the response.
     Bytes(Vec<u8>),
+    /// Bytes shared with others (a cache), sent without copying them
+    /// first when large, and without allocating.
+    Shared(std::sync::Arc<[u8]>),
     /// A range of an open file, sent from the file as the client reads
     /// (with `sendfile(2)` on Linux), so a file of any size costs no more
     /// memory than a small one.
@@ -63,6 +66,7 @@ impl Body {
             Body::Empty => 0,
             Body::Static(bytes) => bytes.len() as u64,
             Body::Bytes(bytes) => bytes.len() as u64,
+            Body::Shared(bytes) => bytes.len() as u64,
             Body::File(file) => file.len,
         }
     }

@@ -23,8 +23,18 @@ pub const HIGH_WATER: usize = 64 * 1024;
 /// A body written after the buffered bytes, from where it lives.
 #[derive(Debug)]
 enum Tail {
-    Static { bytes: &'static [u8], at: usize },
-    Owned { bytes: Vec<u8>, at: usize },
+    Static {
+        bytes: &'static [u8],
+        at: usize,
+    },
+    Owned {
+        bytes: Vec<u8>,
+        at: usize,
+    },
+    Shared {
+        bytes: std::sync::Arc<[u8]>,
+        at: usize,
+    },
     File(FileBody),
 }
 
@@ -34,6 +44,7 @@ impl Tail {
         match self {
             Tail::Static { bytes, at } => &bytes[*at..],
             Tail::Owned { bytes, at } => &bytes[*at..],
+            Tail::Shared { bytes, at } => &bytes[*at..],
             Tail::File(_) => &[],
         }
     }
@@ -47,7 +58,7 @@ impl Tail {
 
     fn advance(&mut self, n: usize) {
         match self {
-            Tail::Static { at, .. } | Tail::Owned { at, .. } => *at += n,
+            Tail::Static { at, .. } | Tail::Owned { at, .. } | Tail::Shared { at, .. } => *at += n,
             Tail::File(file) => {
                 file.offset += n as u64;
                 file.len -= n as u64;
@@ -125,7 +136,11 @@ impl Output {
                 self.tail = Some(Box::new(Tail::Owned { bytes, at: 0 }));
             }
             Body::Static(bytes) => buf.extend_from_slice(bytes),
+            Body::Shared(bytes) if bytes.len() > INLINE_BODY_MAX => {
+                self.tail = Some(Box::new(Tail::Shared { bytes, at: 0 }));
+            }
             Body::Bytes(bytes) => buf.extend_from_slice(&bytes),
+            Body::Shared(bytes) => buf.extend_from_slice(&bytes),
             Body::File(file) => self.tail = Some(Box::new(Tail::File(file))),
             Body::Empty => {}
         }

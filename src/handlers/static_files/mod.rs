@@ -8,7 +8,8 @@
 //! answered 304 ([`conditional`]), 206 or 416 ([`range`]).
 //!
 //! Small files (up to 16 KiB) are read into the response, so they leave with
-//! their head in one write, pipelined with their neighbours. Larger ones
+//! their head in one write, pipelined with their neighbours; the hot ones
+//! are then answered from a small per-loop cache ([`cache`]). Larger ones
 //! are sent from the file as the client reads (`sendfile(2)`), so memory
 //! stays bounded whatever the size and however slow the client.
 //!
@@ -17,6 +18,7 @@
 //! slow network file system would stall the loop; serve that from
 //! something else.
 
+pub mod cache;
 pub mod conditional;
 pub mod listing;
 pub mod mime;
@@ -26,6 +28,7 @@ pub mod range;
 use super::{refuse_unless_get_or_head, Handler};
 use crate::http::date::imf_fixdate;
 use crate::http::{Body, FileBody, Request, Response, Status, INLINE_BODY_MAX};
+use cache::FileCache;
 use conditional::Validators;
 use path::Refusal;
 use range::Part;
@@ -34,12 +37,14 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// A handler that serves the files under one folder.
 #[derive(Clone, Debug)]
 pub struct StaticFiles {
     root: Arc<Path>,
     listing: bool,
+    cache: FileCache,
 }
 
 impl StaticFiles {
@@ -56,6 +61,7 @@ impl StaticFiles {
         Ok(StaticFiles {
             root: root.into(),
             listing,
+            cache: FileCache::default(),
         })
     }
 
@@ -64,27 +70,108 @@ impl StaticFiles {
         &self.root
     }
 
-    fn serve(&self, req: &Request<'_>, res: &mut Response) -> Result<(), Refusal> {
+    fn serve(&mut self, req: &Request<'_>, res: &mut Response) -> Result<(), Refusal> {
         let relative = path::relative_path(req.path())?;
         let (found, metadata) = path::inside(&self.root, &self.root.join(relative))?;
         if !metadata.is_dir() {
-            return serve_file(req, res, &found, &metadata);
+            return self.serve_file(req, res, &found, &metadata);
         }
         if !req.path().ends_with('/') {
             redirect_to_slash(req, res);
             return Ok(());
         }
         match path::inside(&self.root, &found.join("index.html")) {
-            Ok((index, metadata)) if metadata.is_file() => serve_file(req, res, &index, &metadata),
+            Ok((index, metadata)) if metadata.is_file() => {
+                self.serve_file(req, res, &index, &metadata)
+            }
             _ if self.listing => serve_listing(req, res, &found),
             _ => Err(Refusal::NotFound),
         }
+    }
+
+    /// Answers from the cache when it holds a fresh copy of the whole
+    /// file (ranges take the long way).
+    fn serve_cached(&self, req: &Request<'_>, res: &mut Response) -> bool {
+        if req.header("range").is_some() {
+            return false;
+        }
+        let Some(entry) = self.cache.fresh(req.path(), Instant::now()) else {
+            return false;
+        };
+        res.header("Last-Modified", entry.last_modified)
+            .header("ETag", &entry.validators.etag);
+        if conditional::not_modified(req, &entry.validators) {
+            res.set_status(Status::NOT_MODIFIED);
+            return true;
+        }
+        res.header("Content-Type", entry.content_type)
+            .header("Accept-Ranges", "bytes")
+            .set_body(Body::Shared(Arc::clone(&entry.content)));
+        true
+    }
+
+    fn serve_file(
+        &mut self,
+        req: &Request<'_>,
+        res: &mut Response,
+        found: &Path,
+        metadata: &Metadata,
+    ) -> Result<(), Refusal> {
+        if !metadata.is_file() {
+            return Err(Refusal::NotFound);
+        }
+        let validators = Validators::of(metadata);
+        res.header("Last-Modified", imf_fixdate(validators.modified))
+            .header("ETag", &validators.etag);
+        if conditional::not_modified(req, &validators) {
+            res.set_status(Status::NOT_MODIFIED);
+            return Ok(());
+        }
+        let len = metadata.len();
+        let content_type = mime::content_type(found);
+        res.header("Content-Type", content_type)
+            .header("Accept-Ranges", "bytes");
+        let (offset, count) = match range::requested(req, len, &validators) {
+            Part::Whole => (0, len),
+            Part::Range { start, end } => {
+                res.set_status(Status::PARTIAL_CONTENT)
+                    .header("Content-Range", format!("bytes {start}-{end}/{len}"));
+                (start, end - start + 1)
+            }
+            Part::Unsatisfiable => {
+                res.error(Status::RANGE_NOT_SATISFIABLE)
+                    .header("Content-Range", format!("bytes */{len}"));
+                return Ok(());
+            }
+        };
+        let file = path::open(found)?;
+        if req.is_head() || count > INLINE_BODY_MAX as u64 {
+            res.set_body(Body::File(FileBody {
+                file,
+                offset,
+                len: count,
+            }));
+            return Ok(());
+        }
+        let mut bytes = vec![0; count as usize];
+        file.read_exact_at(&mut bytes, offset)?;
+        if count == len && len <= cache::MAX_FILE {
+            self.cache.insert(
+                req.path(),
+                &bytes,
+                &validators,
+                content_type,
+                Instant::now(),
+            );
+        }
+        res.set_body(bytes);
+        Ok(())
     }
 }
 
 impl Handler for StaticFiles {
     fn handle(&mut self, req: &Request<'_>, res: &mut Response) {
-        if refuse_unless_get_or_head(req, res) {
+        if refuse_unless_get_or_head(req, res) || self.serve_cached(req, res) {
             return;
         }
         let status = match self.serve(req, res) {
@@ -115,53 +202,5 @@ fn serve_listing(req: &Request<'_>, res: &mut Response, dir: &Path) -> Result<()
     let html = listing::render(dir, req.path())?;
     res.header("Content-Type", "text/html; charset=utf-8")
         .set_body(html);
-    Ok(())
-}
-
-fn serve_file(
-    req: &Request<'_>,
-    res: &mut Response,
-    found: &Path,
-    metadata: &Metadata,
-) -> Result<(), Refusal> {
-    if !metadata.is_file() {
-        return Err(Refusal::NotFound);
-    }
-    let validators = Validators::of(metadata);
-    res.header("Last-Modified", imf_fixdate(validators.modified))
-        .header("ETag", &validators.etag);
-    if conditional::not_modified(req, &validators) {
-        res.set_status(Status::NOT_MODIFIED);
-        return Ok(());
-    }
-    let len = metadata.len();
-    res.header("Content-Type", mime::content_type(found))
-        .header("Accept-Ranges", "bytes");
-    let (offset, count) = match range::requested(req, len, &validators) {
-        Part::Whole => (0, len),
-        Part::Range { start, end } => {
-            res.set_status(Status::PARTIAL_CONTENT)
-                .header("Content-Range", format!("bytes {start}-{end}/{len}"));
-            (start, end - start + 1)
-        }
-        Part::Unsatisfiable => {
-            res.error(Status::RANGE_NOT_SATISFIABLE)
-                .header("Content-Range", format!("bytes */{len}"));
-            return Ok(());
-        }
-    };
-    let file = path::open(found)?;
-    let body = if req.is_head() || count > INLINE_BODY_MAX as u64 {
-        Body::File(FileBody {
-            file,
-            offset,
-            len: count,
-        })
-    } else {
-        let mut bytes = vec![0; count as usize];
-        file.read_exact_at(&mut bytes, offset)?;
-        Body::Bytes(bytes)
-    };
-    res.set_body(body);
     Ok(())
 }
