@@ -75,6 +75,17 @@ fn allocations_per_batch<H: Handler + Clone>(
     depth: usize,
     rounds: usize,
 ) -> u64 {
+    allocations_after_warm_up(handler, path, depth, 50, rounds)
+}
+
+/// The same, with `warm_up` batches first.
+fn allocations_after_warm_up<H: Handler + Clone>(
+    handler: H,
+    path: &str,
+    depth: usize,
+    warm_up: usize,
+    rounds: usize,
+) -> u64 {
     let counter: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
     let server = TestServer::with_handler(
         config(),
