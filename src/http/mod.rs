@@ -13,8 +13,7 @@ mod status;
 pub use error::RequestError;
 pub use parse::Version;
 pub use request::Request;
-pub(crate) use response::ConnectionHeader;
-pub use response::{Body, FileBody, Response, INLINE_BODY_MAX};
+pub use response::{Body, ConnectionHeader, FileBody, Response, INLINE_BODY_MAX};
 pub use status::Status;
 
 /// Appends `n` in decimal, without allocating.

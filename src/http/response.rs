@@ -122,7 +122,7 @@ impl Default for Status {
 
 /// What the connection tells the encoder about the exchange.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ConnectionHeader {
+pub enum ConnectionHeader {
     /// Say nothing: HTTP/1.1 keeps the connection open by default.
     Omit,
     /// `Connection: close`: this is the last response.
@@ -234,7 +234,7 @@ impl Response {
 
     /// Appends the head to `out`: status line, `Server`, `Date`,
     /// `Content-Length`, `Connection`, the handler's fields, CRLF.
-    pub(crate) fn encode_head(
+    pub fn encode_head(
         &self,
         out: &mut Vec<u8>,
         date: &DateCache,
