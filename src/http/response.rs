@@ -234,12 +234,7 @@ impl Response {
 
     /// Appends the head to `out`: status line, `Server`, `Date`,
     /// `Content-Length`, `Connection`, the handler's fields, CRLF.
-    pub fn encode_head(
-        &self,
-        out: &mut Vec<u8>,
-        date: &DateCache,
-        connection: ConnectionHeader,
-    ) {
+    pub fn encode_head(&self, out: &mut Vec<u8>, date: &DateCache, connection: ConnectionHeader) {
         self.status.write_head_start(out);
         // RFC 9110 §8.6: no Content-Length on 1xx and 204; on 304 it would
         // have to be the length of the 200, which only the handler knows.
