@@ -372,6 +372,12 @@ impl<H: Handler> EventLoop<H> {
         stats.phase(Phase::Idle).add(1);
         self.timers
             .arm(&mut self.conns, key, TimerKind::Header, self.now);
+        if listener::DEFERRED_ACCEPT {
+            // Its first bytes are already here: read them now rather than
+            // after the next epoll_wait.
+            self.conns[key].ready(true, true, false);
+            self.drive(key);
+        }
     }
 
     fn drive_ready(&mut self) {
