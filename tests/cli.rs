@@ -207,3 +207,31 @@ fn log_level_filters() {
     let stderr = stderr_after_one_request(&["--log-level", "trace", "-q"]);
     assert!(stderr.contains("TRACE"), "{stderr}");
 }
+
+#[test]
+fn root_serves_a_folder_and_an_unusable_root_exits_2() {
+    let dir = std::env::temp_dir().join(format!("coffeeweb-cli-root-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<p>from the folder</p>").unwrap();
+    let binary = Binary::start(&[
+        "-q",
+        "--listen",
+        "127.0.0.1:0",
+        "--root",
+        dir.to_str().unwrap(),
+        "--workers",
+        "2",
+    ]);
+    let reply = Client::connect(binary.addr).send(get("/")).response();
+    assert_eq!(reply.text(), "<p>from the folder</p>");
+    drop(binary);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let output = coffeeweb(&["--listen", "127.0.0.1:0", "--root", "/no/such/folder"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr_first_line(&output).contains("--root"),
+        "{}",
+        stderr_first_line(&output)
+    );
+    assert!(output.stdout.is_empty());
+}

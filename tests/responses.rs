@@ -162,3 +162,26 @@ fn an_invalid_handler_header_becomes_a_500_not_a_split_response() {
     assert_eq!(reply.header("injected"), None);
     assert_eq!(client.send(get("/ok")).response().status, 200);
 }
+
+#[test]
+fn no_body_and_no_length_on_204_and_304() {
+    let server = TestServer::with_handler(
+        config(),
+        |req: &coffeeweb::Request<'_>, res: &mut coffeeweb::Response| {
+            let status = if req.path() == "/204" {
+                coffeeweb::Status::NO_CONTENT
+            } else {
+                coffeeweb::Status::NOT_MODIFIED
+            };
+            res.set_status(status).set_body("must not be sent");
+        },
+    );
+    let mut client = Client::connect(server.addr);
+    for path in ["/204", "/304"] {
+        let reply = client.send(get(path)).response();
+        assert!(reply.body.is_empty(), "{path}");
+        assert_eq!(reply.header("content-length"), None, "{path}");
+    }
+    // Nothing of the forbidden bodies leaked onto the connection.
+    assert_eq!(client.send(get("/204")).response().status, 204);
+}
