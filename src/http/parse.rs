@@ -422,16 +422,23 @@ pub(crate) fn scan_field_line(buf: &[u8], start: usize) -> Result<Option<FieldLi
 
 /// The length of the run of field-value bytes that `bytes` starts with, or
 /// `None` if every byte is one. Values are most of a head's bytes, so they
-/// are checked eight at a time (SWAR): a word without a byte below 0x20 or
-/// equal to 0x7F is all value bytes; a word with one (a tab, or the line
-/// end) is looked at byte by byte.
+/// are checked eight at a time (SWAR): the word's control-byte mask says
+/// where the first byte below 0x20 or equal to 0x7F is. A tab there is a
+/// value byte, and the search goes on after it; anything else ends the run
+/// (normally the CR or LF of the line end).
 fn field_value_run(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
-    for chunk in bytes.chunks_exact(8) {
-        match <[u8; 8]>::try_from(chunk).map(u64::from_le_bytes) {
-            Ok(word) if !has_control_byte(word) => at += 8,
-            _ => break,
+    while let Some(Ok(chunk)) = bytes.get(at..at + 8).map(<[u8; 8]>::try_from) {
+        let controls = control_bytes(u64::from_le_bytes(chunk));
+        if controls == 0 {
+            at += 8;
+            continue;
         }
+        let first = at + (controls.trailing_zeros() / 8) as usize;
+        if bytes[first] != b'\t' {
+            return Some(first);
+        }
+        at = first + 1;
     }
     bytes[at..]
         .iter()
@@ -439,15 +446,17 @@ fn field_value_run(bytes: &[u8]) -> Option<usize> {
         .map(|n| at + n)
 }
 
-/// Whether any byte of `word` is below 0x20 or is 0x7F ("hasless" and
-/// "haszero" from Bit Twiddling Hacks: exact as a yes/no answer).
-fn has_control_byte(word: u64) -> bool {
+/// A mask whose lowest set bit is the high bit of the first byte of
+/// `word` (little-endian) that is below 0x20 or is 0x7F; zero if none.
+/// ("hasless" and "haszero" from Bit Twiddling Hacks: borrows only run
+/// upwards, so bits above the first match may be wrong, the lowest never.)
+fn control_bytes(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
     let del = word ^ (ONES * 0x7f);
     let is_del = del.wrapping_sub(ONES) & !del & HIGH;
-    below_space | is_del != 0
+    below_space | is_del
 }
 
 /// Why a line that does not start with `token ":"` is not a field line.
@@ -475,20 +484,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn word_check_agrees_with_the_byte_table() {
+    fn word_check_finds_the_first_control_byte() {
         // Every byte value, at every position of a word of otherwise
-        // plain bytes.
+        // plain bytes, with a second control byte above it or not.
         for b in 0..=255u8 {
             for position in 0..8 {
-                let mut bytes = *b"abcdefgh";
-                bytes[position] = b;
-                let word = u64::from_le_bytes(bytes);
-                let control = !FIELD_VALUE[b as usize] || b == b'\t';
-                assert_eq!(
-                    has_control_byte(word),
-                    control,
-                    "byte {b:#04x} at {position}"
-                );
+                for later in [None, Some(0u8), Some(b'\r'), Some(0x7f)] {
+                    let mut bytes = *b"abcdefgh";
+                    bytes[position] = b;
+                    if let Some(later) = later.filter(|_| position < 7) {
+                        bytes[7] = later;
+                    }
+                    let controls = control_bytes(u64::from_le_bytes(bytes));
+                    let first = bytes
+                        .iter()
+                        .position(|&b| !FIELD_VALUE[b as usize] || b == b'\t');
+                    let found = (controls != 0).then(|| (controls.trailing_zeros() / 8) as usize);
+                    assert_eq!(found, first, "{bytes:?}");
+                }
             }
         }
     }

@@ -584,7 +584,8 @@ impl Connection {
         let Some(input) = self.input.as_mut() else {
             return;
         };
-        let started = Instant::now();
+        // The clock is read only for the access log.
+        let started = cx.access_log.then(Instant::now);
         let bytes = input.bytes();
         let req = Request::new(bytes, head, &cx.headers, &bytes[body.clone()]);
         let handler = &mut cx.handler;
@@ -604,7 +605,7 @@ impl Connection {
             &mut cx.pool,
         );
         cx.stats.count_response(status.code());
-        if cx.access_log {
+        if let Some(started) = started {
             access_log::log_response(&self.stream, Some(&req), status, sent, started);
         }
         input.consume(body.end);
