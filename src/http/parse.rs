@@ -201,12 +201,9 @@ pub fn parse_head_prefix(
     headers: &mut Vec<HeaderSpan>,
 ) -> Result<Option<Head>, RequestError> {
     headers.clear();
-    let Some(lf) = buf.iter().position(|&b| b == b'\n') else {
+    let Some((mut head, mut at)) = request_line(buf)? else {
         return Ok(None);
     };
-    let line = &buf[..lf];
-    let mut head = parse_request_line(line.strip_suffix(b"\r").unwrap_or(line), 0)?;
-    let mut at = lf + 1;
     let final_line = loop {
         match &buf[at..] {
             [] | [b'\r'] => return Ok(None),
@@ -233,7 +230,43 @@ pub fn parse_head_prefix(
     Ok(Some(head))
 }
 
-fn parse_request_line(line: &[u8], base: usize) -> Result<Head, RequestError> {
+/// The request line at the start of `buf`, and where the next line
+/// starts; `Ok(None)` until its line end has arrived.
+fn request_line(buf: &[u8]) -> Result<Option<(Head, usize)>, RequestError> {
+    if let Some((sp1, sp2, next)) = common_request_line(buf) {
+        let version = &buf[sp2 + 1..sp2 + 9];
+        return request_line_parts(buf, sp1, sp2, version).map(|head| Some((head, next)));
+    }
+    let Some(lf) = buf.iter().position(|&b| b == b'\n') else {
+        return Ok(None);
+    };
+    let line = &buf[..lf];
+    parse_request_line(line.strip_suffix(b"\r").unwrap_or(line)).map(|head| Some((head, lf + 1)))
+}
+
+/// The usual shape, `token SP visible-ASCII SP <8 bytes> CRLF`, found in
+/// one pass that also checks the method and target bytes: the positions of
+/// the two spaces and of the next line. `None` for anything else, which
+/// [`parse_request_line`] then judges (that function is the rule; this one
+/// only saves it two passes over the line).
+fn common_request_line(buf: &[u8]) -> Option<(usize, usize, usize)> {
+    let sp1 = buf.iter().position(|&b| !TCHAR[b as usize])?;
+    if sp1 == 0 || buf[sp1] != b' ' {
+        return None;
+    }
+    let sp2 = sp1 + 1 + buf[sp1 + 1..].iter().position(|b| !b.is_ascii_graphic())?;
+    if sp2 == sp1 + 1 || buf[sp2] != b' ' {
+        return None;
+    }
+    match buf.get(sp2 + 9..)? {
+        [b'\r', b'\n', ..] => Some((sp1, sp2, sp2 + 11)),
+        [b'\n', ..] => Some((sp1, sp2, sp2 + 10)),
+        _ => None,
+    }
+}
+
+/// Parses a request line (without its line end).
+fn parse_request_line(line: &[u8]) -> Result<Head, RequestError> {
     const MALFORMED: RequestError =
         RequestError::BadRequest("request line is not `method SP target SP version`");
     let sp1 = line.iter().position(|&b| b == b' ').ok_or(MALFORMED)?;
@@ -243,17 +276,28 @@ fn parse_request_line(line: &[u8], base: usize) -> Result<Head, RequestError> {
             .iter()
             .position(|&b| b == b' ')
             .ok_or(MALFORMED)?;
-    let (method, target, version) = (&line[..sp1], &line[sp1 + 1..sp2], &line[sp2 + 1..]);
-    if !is_token(method) {
+    if !is_token(&line[..sp1]) {
         return Err(RequestError::BadRequest("method is not a token"));
     }
+    request_line_parts(line, sp1, sp2, &line[sp2 + 1..])
+}
+
+/// The head of the request line whose spaces are at `sp1` and `sp2`,
+/// whose method is known to be a token, and whose version is `version`;
+/// checks the version and the target.
+fn request_line_parts(
+    line: &[u8],
+    sp1: usize,
+    sp2: usize,
+    version: &[u8],
+) -> Result<Head, RequestError> {
     let version = parse_version(version)?;
-    let target_start = base + sp1 + 1;
-    let form = parse_target(target, method)?;
+    let target_start = sp1 + 1;
+    let form = parse_target(&line[target_start..sp2], &line[..sp1])?;
     let at = |(start, end): (usize, usize)| Span::new(target_start + start, target_start + end);
     Ok(Head {
-        method: Span::new(base, base + sp1),
-        target: Span::new(target_start, base + sp2),
+        method: Span::new(0, sp1),
+        target: Span::new(target_start, sp2),
         path: at(form.path),
         query: form.query.map(at),
         authority: form.authority.map(at),
