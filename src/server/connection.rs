@@ -418,26 +418,16 @@ impl Connection {
     /// Looks for a complete head; parses it when there is one. Returns
     /// whether the state moved on.
     fn process_head<H: Handler>(&mut self, cx: &mut Context<H>, drive: &mut Drive) -> bool {
-        let Some(input) = self.input.as_mut() else {
-            return false;
-        };
         let scanned = match self.state {
             State::Head { scanned } => scanned,
             _ => 0,
         };
-        if scanned == 0 {
-            input.consume(leading_empty_lines(input.bytes()));
-            if input.is_empty() {
-                if let State::Head { .. } = self.state {
-                    self.set_state(State::Idle);
-                }
-                self.release_input_if_empty(cx);
-                return false;
-            }
-            if input.bytes() == b"\r" {
-                return false;
-            }
+        if scanned == 0 && !self.skip_empty_lines(cx) {
+            return false;
         }
+        let Some(input) = self.input.as_ref() else {
+            return false;
+        };
         let bytes = input.bytes();
         // Most heads arrive whole: parse straight away. Once a head is
         // known to be incomplete, only the new bytes are searched for its
@@ -451,20 +441,7 @@ impl Connection {
         };
         let head = match parsed {
             Ok(Some(head)) => head,
-            Ok(None) => {
-                let max = cx.limits.head.max_header_bytes;
-                if bytes.len() <= max + 2 {
-                    let scanned = bytes.len();
-                    match &mut self.state {
-                        State::Head { scanned: at } => *at = scanned,
-                        _ => self.set_state(State::Head { scanned }),
-                    }
-                    return false;
-                }
-                let error = oversize_error(bytes, max);
-                self.fail(cx, error);
-                return true;
-            }
+            Ok(None) => return self.head_incomplete(cx),
             Err(error) => {
                 self.fail(cx, error);
                 return true;
@@ -475,6 +452,46 @@ impl Connection {
             Err(error) => self.fail(cx, error),
         }
         true
+    }
+
+    /// Drops empty lines before a request line (RFC 9112 §2.2). Returns
+    /// whether a request line may have started.
+    fn skip_empty_lines<H>(&mut self, cx: &mut Context<H>) -> bool {
+        let Some(input) = self.input.as_mut() else {
+            return false;
+        };
+        input.consume(leading_empty_lines(input.bytes()));
+        if input.is_empty() {
+            if let State::Head { .. } = self.state {
+                self.set_state(State::Idle);
+            }
+            self.release_input_if_empty(cx);
+            return false;
+        }
+        // A lone CR may be the start of one more empty line.
+        input.bytes() != b"\r"
+    }
+
+    /// The head has not ended yet: remember how far it was searched, or
+    /// refuse it if it is already over `--max-header-bytes`. Returns
+    /// whether the state moved on.
+    fn head_incomplete<H>(&mut self, cx: &mut Context<H>) -> bool {
+        let Some(input) = self.input.as_ref() else {
+            return false;
+        };
+        let bytes = input.bytes();
+        let max = cx.limits.head.max_header_bytes;
+        if bytes.len() > max + 2 {
+            let error = oversize_error(bytes, max);
+            self.fail(cx, error);
+            return true;
+        }
+        let scanned = bytes.len();
+        match &mut self.state {
+            State::Head { scanned: at } => *at = scanned,
+            _ => self.set_state(State::Head { scanned }),
+        }
+        false
     }
 
     /// A head was parsed: answer at once if there is no body, else start
@@ -613,7 +630,15 @@ impl Connection {
         }
         input.consume(body.end);
         drive.requests += 1;
-        let next = match (keep_alive, input.is_empty()) {
+        trace!("conn {} fd {}: answered {status}", self.key, self.fd());
+        self.after_response(cx, keep_alive);
+    }
+
+    /// A response is queued and its request consumed: wait for the next
+    /// request (already buffered, or still to come), or close.
+    fn after_response<H>(&mut self, cx: &mut Context<H>, keep_alive: bool) {
+        let all_read = self.input.as_ref().is_none_or(Input::is_empty);
+        let next = match (keep_alive, all_read) {
             // Unread bytes, or bytes that may still come, would turn our
             // close into a reset that can destroy the response in flight.
             (false, all_read) => State::Closing {
@@ -622,7 +647,6 @@ impl Connection {
             (true, true) => State::Idle,
             (true, false) => State::Head { scanned: 0 },
         };
-        trace!("conn {} fd {}: answered {status}", self.key, self.fd());
         self.set_state(next);
         match self.state {
             State::Closing { .. } => self.discard_input(cx),

@@ -131,18 +131,8 @@ impl StaticFiles {
         let content_type = mime::content_type(found);
         res.header("Content-Type", content_type)
             .header("Accept-Ranges", "bytes");
-        let (offset, count) = match range::requested(req, len, &validators) {
-            Part::Whole => (0, len),
-            Part::Range { start, end } => {
-                res.set_status(Status::PARTIAL_CONTENT)
-                    .header("Content-Range", format!("bytes {start}-{end}/{len}"));
-                (start, end - start + 1)
-            }
-            Part::Unsatisfiable => {
-                res.error(Status::RANGE_NOT_SATISFIABLE)
-                    .header("Content-Range", format!("bytes */{len}"));
-                return Ok(());
-            }
+        let Some((offset, count)) = choose_part(req, res, len, &validators) else {
+            return Ok(());
         };
         let file = path::open(found)?;
         if req.is_head() || count > INLINE_BODY_MAX as u64 {
@@ -185,6 +175,30 @@ impl Handler for StaticFiles {
 
     fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
         refuse_unless_get_or_head(req, res)
+    }
+}
+
+/// Which bytes of a `len`-byte file to send, `(offset, count)`, with the
+/// status and `Content-Range` that go with them; `None` when the answer is
+/// a 416 with no file content.
+fn choose_part(
+    req: &Request<'_>,
+    res: &mut Response,
+    len: u64,
+    validators: &Validators,
+) -> Option<(u64, u64)> {
+    match range::requested(req, len, validators) {
+        Part::Whole => Some((0, len)),
+        Part::Range { start, end } => {
+            res.set_status(Status::PARTIAL_CONTENT)
+                .header("Content-Range", format!("bytes {start}-{end}/{len}"));
+            Some((start, end - start + 1))
+        }
+        Part::Unsatisfiable => {
+            res.error(Status::RANGE_NOT_SATISFIABLE)
+                .header("Content-Range", format!("bytes */{len}"));
+            None
+        }
     }
 }
 
