@@ -120,7 +120,12 @@ fn seconds(day: &str, month: &str, year: u64, time: &str) -> Option<u64> {
     if hms.next().is_some() || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    Some(days_from_civil(year, month, day)? * 86_400 + h * 3600 + m * 60 + s)
+    let days = days_from_civil(year, month, day)?;
+    // 31 Feb would count on into March: not a date.
+    if civil_from_days(days) != (year, month, day) {
+        return None;
+    }
+    Some(days * 86_400 + h * 3600 + m * 60 + s)
 }
 
 /// `Date: <IMF-fixdate>\r\n`
@@ -239,6 +244,8 @@ mod tests {
             "",
             "Sun, 06 Nov 1994 08:49:37 UTC",
             "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Thu, 31 Feb 1994 08:49:37 GMT",
+            "Thu, 29 Feb 2100 08:49:37 GMT",
             "Sun, 06 Noc 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 24:00:00 GMT",
             "Sun, 06 Nov 94 08:49:37 GMT",
