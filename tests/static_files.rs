@@ -652,8 +652,13 @@ fn a_slow_reader_of_a_big_file_does_not_slow_the_others() {
         }
         let took = started.elapsed();
         assert!(took < Duration::from_secs(2), "others waited {took:?}");
+        // (The other client's connection may still count as writing for
+        // an instant after its last bytes left, hence not `== 1`.)
+        assert!(
+            server.handle.stats().connections_writing >= 1,
+            "the slow reader's response is still under way"
+        );
     }
-    assert!(slow.received < BIG as u64, "the slow reader was not slow");
     assert_eq!(slow.finish(), (BIG as u64, expected));
 }
 
