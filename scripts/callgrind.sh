@@ -22,6 +22,7 @@ trap 'rm -rf "$work"' EXIT
 # total_instructions BINARY_AND_ARGS REQUESTS DEPTH
 total_instructions() {
     local requests=$2 depth=$3 port
+    rm -f "$work/stdout" "$work/out"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     # shellcheck disable=SC2086
     valgrind --tool=callgrind --callgrind-out-file="$work/out" $1 --listen "127.0.0.1:$port" \

@@ -74,6 +74,15 @@ pub fn framing(
     })
 }
 
+/// Whether the field name `name` is `lower` (lowercase letters and `-`),
+/// ignoring case. Setting bit 0x20 lowers a letter, and maps no other
+/// token byte onto a lowercase letter or `-` (only CR, which no name
+/// holds, becomes `-`), so one OR per byte does what
+/// `eq_ignore_ascii_case` does with a lookup.
+fn is_name(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
+}
+
 /// The elements of a comma-separated list (RFC 9110 §5.6.1), trimmed,
 /// with empty elements skipped as the RFC requires.
 fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -87,23 +96,23 @@ impl<'a> Fields<'a> {
     fn add(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), RequestError> {
         // Compare lengths first: most fields are rejected on one integer.
         match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => {
+            4 if is_name(name, b"host") => {
                 self.hosts += 1;
                 self.host = value;
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            14 if is_name(name, b"content-length") => {
                 self.add_content_length(value)?;
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if is_name(name, b"transfer-encoding") => {
                 self.add_transfer_encoding(value);
             }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            10 if is_name(name, b"connection") => {
                 for option in list_elements(value) {
                     self.close |= option.eq_ignore_ascii_case(b"close");
                     self.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
                 }
             }
-            6 if name.eq_ignore_ascii_case(b"expect") => {
+            6 if is_name(name, b"expect") => {
                 self.expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
             }
             _ => {}
@@ -195,4 +204,35 @@ fn parse_length(digits: &[u8]) -> Option<u64> {
     Some(digits.iter().fold(0u64, |n, &d| {
         n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_name;
+
+    #[test]
+    fn name_matching_is_case_insensitive_and_exact_over_tokens() {
+        let tchars: Vec<u8> = (0..=255u8)
+            .filter(|b| super::super::parse::is_token(&[*b]))
+            .collect();
+        for lower in [
+            &b"host"[..],
+            b"content-length",
+            b"transfer-encoding",
+            b"connection",
+            b"expect",
+        ] {
+            for position in 0..lower.len() {
+                for &b in &tchars {
+                    let mut name = lower.to_vec();
+                    name[position] = b;
+                    assert_eq!(
+                        is_name(&name, lower),
+                        name.eq_ignore_ascii_case(lower),
+                        "{name:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -18,14 +18,20 @@ use super::{write_decimal, Status};
 /// larger ones are written from where they are.
 pub const INLINE_BODY_MAX: usize = 16 * 1024;
 
-/// Header names that the server writes itself.
-const RESERVED: [&str; 5] = [
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "date",
-    "server",
-];
+/// Whether `name` is one of the header fields the server writes itself:
+/// `Content-Length`, `Transfer-Encoding`, `Connection`, `Date`, `Server`
+/// (their lengths differ, so one comparison at most).
+fn is_reserved(name: &str) -> bool {
+    let reserved = match name.len() {
+        4 => "date",
+        6 => "server",
+        10 => "connection",
+        14 => "content-length",
+        17 => "transfer-encoding",
+        _ => return false,
+    };
+    name.eq_ignore_ascii_case(reserved)
+}
 
 /// A response body.
 #[derive(Debug, Default)]
@@ -154,9 +160,9 @@ impl Response {
         let value = value.as_ref();
         if !super::parse::is_token(name.as_bytes()) {
             self.misuse = Some("header name is not a token");
-        } else if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        } else if is_reserved(name) {
             self.misuse = Some("header is written by the server");
-        } else if !value.iter().all(|&b| super::parse::is_field_value_byte(b)) {
+        } else if !super::parse::is_field_value(value) {
             self.misuse = Some("header value holds a control character");
         } else {
             self.headers.extend_from_slice(name.as_bytes());

@@ -113,7 +113,7 @@ impl Status {
     /// Whether a response with this status never has content (RFC 9110
     /// §6.4.1): 1xx, 204 and 304.
     pub fn forbids_body(self) -> bool {
-        self.class() == 1 || self.0 == 204 || self.0 == 304
+        self.0 < 200 || self.0 == 204 || self.0 == 304
     }
 
     /// Appends the status line and the `Server` field.

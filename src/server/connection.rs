@@ -449,13 +449,8 @@ impl Connection {
                 .map(|len| parse_head(bytes, len, cx.limits.head, &mut cx.headers))
                 .transpose()
         };
-        let parsed = parsed.and_then(|head| match head {
-            Some(head) => framing(bytes, &head, &cx.headers, cx.limits.max_body)
-                .map(|framing| Some((head, framing))),
-            None => Ok(None),
-        });
-        match parsed {
-            Ok(Some((head, framing))) => self.begin_body(cx, head, framing, drive),
+        let head = match parsed {
+            Ok(Some(head)) => head,
             Ok(None) => {
                 let max = cx.limits.head.max_header_bytes;
                 if bytes.len() <= max + 2 {
@@ -468,7 +463,15 @@ impl Connection {
                 }
                 let error = oversize_error(bytes, max);
                 self.fail(cx, error);
+                return true;
             }
+            Err(error) => {
+                self.fail(cx, error);
+                return true;
+            }
+        };
+        match framing(bytes, &head, &cx.headers, cx.limits.max_body) {
+            Ok(framing) => self.begin_body(cx, &head, framing, drive),
             Err(error) => self.fail(cx, error),
         }
         true
@@ -479,17 +482,17 @@ impl Connection {
     fn begin_body<H: Handler>(
         &mut self,
         cx: &mut Context<H>,
-        head: Head,
+        head: &Head,
         framing: Framing,
         drive: &mut Drive,
     ) {
         if framing.body == BodyFraming::None {
-            self.respond(cx, &head, framing, head.len..head.len, drive);
+            self.respond(cx, head, framing, head.len..head.len, drive);
             return;
         }
         let body_started = self.input.as_ref().is_some_and(|i| i.len() > head.len);
         if framing.expect_continue && head.version == Version::Http11 && !body_started {
-            if self.refuse_early(cx, &head) {
+            if self.refuse_early(cx, head) {
                 return;
             }
             self.output.push_bytes(CONTINUE, &mut cx.pool);
@@ -584,7 +587,8 @@ impl Connection {
         let Some(input) = self.input.as_mut() else {
             return;
         };
-        let started = Instant::now();
+        // The clock is read only for the access log.
+        let started = cx.access_log.then(Instant::now);
         let bytes = input.bytes();
         let req = Request::new(bytes, head, &cx.headers, &bytes[body.clone()]);
         let handler = &mut cx.handler;
@@ -604,7 +608,7 @@ impl Connection {
             &mut cx.pool,
         );
         cx.stats.count_response(status.code());
-        if cx.access_log {
+        if let Some(started) = started {
             access_log::log_response(&self.stream, Some(&req), status, sent, started);
         }
         input.consume(body.end);
