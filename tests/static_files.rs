@@ -4,12 +4,15 @@
 mod common;
 
 use coffeeweb::handlers::StaticFiles;
-use coffeeweb::Config;
-use common::{config, get, Client, TestServer};
+use coffeeweb::http::date::{imf_fixdate, unix_seconds};
+use common::{config, get, Binary, Client, TestServer};
 use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
 use std::fs;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A temporary docroot, removed on drop.
@@ -40,6 +43,10 @@ impl Docroot {
         fs::write(base.join("outside.txt"), b"outside the root").unwrap();
         std::os::unix::fs::symlink(base.join("outside.txt"), root.dir.join("escape.txt")).unwrap();
         std::os::unix::fs::symlink(root.dir.join("hello.txt"), root.dir.join("inside-link.txt"))
+            .unwrap();
+        std::os::unix::fs::symlink(&base, root.dir.join("up")).unwrap();
+        std::os::unix::fs::symlink(".git/config", root.dir.join("git-config")).unwrap();
+        std::os::unix::fs::symlink(base.join("outside.txt"), root.dir.join("files/out.txt"))
             .unwrap();
         root
     }
@@ -86,6 +93,30 @@ fn files_are_served_with_their_type() {
         200,
         "a symlink inside the root is fine"
     );
+    assert_eq!(
+        status(&server, "/hello.txt/"),
+        404,
+        "a file is no directory"
+    );
+}
+
+/// Files on both sides of the size where bodies stop being copied into
+/// the output buffer and are sent from the file instead.
+#[test]
+fn sizes_around_the_inline_limit_arrive_byte_exact() {
+    let root = Docroot::new();
+    let limit = coffeeweb::http::INLINE_BODY_MAX;
+    let sizes = [0, 1, limit - 1, limit, limit + 1, 3 * limit + 7];
+    for size in sizes {
+        root.file(&format!("s/{size}.bin"), &common::pattern(size));
+    }
+    let server = root.serve(false);
+    let mut client = Client::connect(server.addr);
+    for size in sizes {
+        let reply = client.send(get(&format!("/s/{size}.bin"))).response();
+        assert_eq!(reply.status, 200);
+        assert!(reply.body == common::pattern(size), "{size} bytes");
+    }
 }
 
 #[test]
@@ -147,6 +178,9 @@ fn nothing_outside_the_root_and_no_dotfiles() {
         "/files/.hidden",
         "/%2eenv",
         "/files/sub/../../.env",
+        "/up/outside.txt",
+        "/files/out.txt",
+        "/git-config",
     ] {
         let mut client = Client::connect(server.addr);
         let reply = client
@@ -198,10 +232,45 @@ fn listings_escape_names_and_encode_links() {
     assert!(html.contains("href=\"space%20name%23.txt\""), "{html}");
     assert!(html.contains("href=\"sub/\""));
     assert!(!html.contains(".hidden"));
-    // Directories first, then files by name.
-    let sub = html.find("sub/").unwrap();
-    let a = html.find("a.txt").unwrap();
-    assert!(sub < a);
+    assert!(
+        !html.contains("out.txt"),
+        "a symlink out of the root is not listed: {html}"
+    );
+    // Directories first, then files by name (bytes: '<' < 'a' < 's').
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {html}"))
+    };
+    assert!(at("sub/") < at("&lt;b&gt;"));
+    assert!(at("&lt;b&gt;") < at("a.txt"));
+    assert!(at("a.txt") < at("space name#.txt"));
+    // Each file's row shows its size and modification date.
+    let row = html
+        .lines()
+        .find(|line| line.contains("href=\"a.txt\""))
+        .unwrap();
+    let modified = fs::metadata(root.dir.join("files/a.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let date = imf_fixdate(unix_seconds(modified));
+    assert!(row.contains(">1<"), "size 1 in {row}");
+    assert!(
+        row.contains(std::str::from_utf8(&date).unwrap()),
+        "date in {row}"
+    );
+    fs::remove_file(root.dir.join("index.html")).unwrap();
+    let top = Client::connect(server.addr)
+        .send(get("/"))
+        .response()
+        .text();
+    assert!(top.contains("hello.txt") && top.contains("inside-link.txt"));
+    assert!(!top.contains("escape.txt") && !top.contains("up/"), "{top}");
+    assert!(!top.contains(".env") && !top.contains(".git"), "{top}");
+    assert!(
+        !top.contains("git-config"),
+        "a link to a hidden file: {top}"
+    );
     // The links work.
     let mut client = Client::connect(server.addr);
     assert_eq!(
@@ -232,6 +301,11 @@ fn validators_and_conditional_requests() {
         etag.starts_with('"') && etag.ends_with('"'),
         "strong: {etag}"
     );
+    let mtime = fs::metadata(root.dir.join("hello.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(modified.as_bytes(), imf_fixdate(unix_seconds(mtime)));
     let conditional = |client: &mut Client, field: &str| {
         client
             .send(format!(
@@ -249,9 +323,17 @@ fn validators_and_conditional_requests() {
     );
     assert_eq!(conditional(&mut client, "If-None-Match: *").status, 304);
     assert_eq!(
-        conditional(&mut client, &format!("If-Modified-Since: {modified}")).status,
-        304
+        conditional(
+            &mut client,
+            &format!("If-None-Match: \"x\"\r\nIf-None-Match: {etag}")
+        )
+        .status,
+        304,
+        "a list split over two fields"
     );
+    let by_date = conditional(&mut client, &format!("If-Modified-Since: {modified}"));
+    assert_eq!(by_date.status, 304);
+    assert!(by_date.body.is_empty());
     assert_eq!(
         conditional(
             &mut client,
@@ -266,6 +348,17 @@ fn validators_and_conditional_requests() {
         &format!("If-None-Match: \"other\"\r\nIf-Modified-Since: {modified}"),
     );
     assert_eq!(both.status, 200);
+    // ... and a matching tag beats a date the file is newer than.
+    let both = conditional(
+        &mut client,
+        &format!("If-None-Match: {etag}\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT"),
+    );
+    assert_eq!(both.status, 304);
+    // A date that is not one is ignored.
+    assert_eq!(
+        conditional(&mut client, "If-Modified-Since: yesterday").status,
+        200
+    );
     // A change of content changes the tag, once the cache's window for
     // trusting a file without looking at it again has passed.
     root.file("hello.txt", b"changed\n");
@@ -311,6 +404,11 @@ fn ranges() {
     let unsatisfiable = ranged(&mut client, "bytes=1000-");
     assert_eq!(unsatisfiable.status, 416);
     assert_eq!(unsatisfiable.header("content-range"), Some("bytes */1000"));
+    assert_eq!(unsatisfiable.count("content-type"), 1);
+    assert_eq!(
+        unsatisfiable.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     let several = ranged(&mut client, "bytes=0-1,5-6");
     assert_eq!((several.status, several.body.len()), (200, 1000));
     let etag = whole.header("etag").unwrap();
@@ -318,6 +416,12 @@ fn ranges() {
     assert_eq!((stale.status, stale.body.len()), (200, 1000));
     let fresh = ranged(&mut client, &format!("bytes=0-9\r\nIf-Range: {etag}"));
     assert_eq!(fresh.status, 206);
+    let weak = ranged(&mut client, &format!("bytes=0-9\r\nIf-Range: W/{etag}"));
+    assert_eq!(
+        (weak.status, weak.body.len()),
+        (200, 1000),
+        "If-Range compares strongly"
+    );
     let by_date = ranged(
         &mut client,
         &format!(
@@ -326,6 +430,35 @@ fn ranges() {
         ),
     );
     assert_eq!(by_date.status, 206);
+}
+
+/// Ranges of a file large enough to be sent from the file, at offsets.
+#[test]
+fn ranges_of_a_big_file_are_byte_exact() {
+    let root = Docroot::new();
+    let len = 3 * 1024 * 1024 + 5;
+    let content = common::pattern(len);
+    root.file("big.bin", &content);
+    let server = root.serve(false);
+    let mut client = Client::connect(server.addr);
+    for (range, start, end) in [
+        ("bytes=1000000-1999999", 1_000_000, 1_999_999),
+        ("bytes=-100000", len - 100_000, len - 1),
+        ("bytes=3000000-", 3_000_000, len - 1),
+        ("bytes=7-7", 7, 7),
+    ] {
+        let reply = client
+            .send(format!(
+                "GET /big.bin HTTP/1.1\r\nHost: t\r\nRange: {range}\r\n\r\n"
+            ))
+            .response();
+        assert_eq!(reply.status, 206, "{range}");
+        assert_eq!(
+            reply.header("content-range"),
+            Some(format!("bytes {start}-{end}/{len}").as_str())
+        );
+        assert!(reply.body == content[start..=end], "{range}");
+    }
 }
 
 #[test]
@@ -351,7 +484,13 @@ fn head_and_methods() {
             assert_eq!(head.header(name), get_reply.header(name), "{path} {name}");
         }
     }
-    for method in ["POST", "PUT", "DELETE"] {
+    // Had a HEAD response carried body bytes, they would be read here as
+    // the start of this response.
+    assert_eq!(
+        client.send(get("/hello.txt")).response().text(),
+        "hello, world\n"
+    );
+    for method in ["POST", "PUT", "DELETE", "OPTIONS"] {
         let reply = client
             .send(format!(
                 "{method} /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
@@ -360,60 +499,174 @@ fn head_and_methods() {
         assert_eq!(reply.status, 405);
         assert_eq!(reply.header("allow"), Some("GET, HEAD"));
     }
+    // Refused before the body is asked for: no 100 Continue.
+    let refused = Client::connect(server.addr)
+        .send(
+            "PUT /new.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .response();
+    assert_eq!(refused.status, 405);
+    assert_eq!(refused.header("allow"), Some("GET, HEAD"));
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
+/// FNV-1a, fed piece by piece: a checksum of a body that is never held
+/// whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
 }
 
-#[test]
-fn twenty_clients_download_50_mib_byte_exact() {
-    let root = Docroot::new();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let content: Vec<u8> = (0..50 * 1024 * 1024)
+/// `len` pseudo-random bytes (xorshift64), the same for the same seed.
+fn pseudo_random(len: usize, mut state: u64) -> Vec<u8> {
+    (0..len)
         .map(|_| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state as u8
         })
-        .collect();
-    root.file("50mib.bin", &content);
-    let expected = fnv1a(&content);
-    drop(content);
-    let server = root.serve(false);
-    let addr = server.addr;
-    let clients: Vec<_> = (0..20)
-        .map(|_| {
-            std::thread::spawn(move || {
-                let reply = Client::connect(addr).send(get("/50mib.bin")).response();
-                (reply.status, reply.body.len(), fnv1a(&reply.body))
-            })
-        })
-        .collect();
-    for client in clients {
-        assert_eq!(client.join().unwrap(), (200, 50 * 1024 * 1024, expected));
+        .collect()
+}
+
+/// A GET whose body is read as the test chooses, checksummed on the way,
+/// so that twenty 50 MiB downloads cost the test no memory.
+struct Download {
+    stream: TcpStream,
+    len: u64,
+    received: u64,
+    sum: Fnv,
+}
+
+impl Download {
+    /// Sends the request and reads the head (and whatever body bytes come
+    /// with it); the response must be a 200 with a Content-Length.
+    fn start(addr: SocketAddr, path: &str) -> Download {
+        let mut stream = common::connect(addr);
+        stream.write_all(get(path).as_bytes()).unwrap();
+        let mut head = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed before the head ended");
+            head.extend_from_slice(&chunk[..n]);
+            let mut fields = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut fields);
+            if let httparse::Status::Complete(head_len) = response.parse(&head).unwrap() {
+                assert_eq!(response.code, Some(200));
+                let len = response
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .map(|h| std::str::from_utf8(h.value).unwrap().parse().unwrap())
+                    .expect("Content-Length");
+                let mut download = Download {
+                    stream,
+                    len,
+                    received: 0,
+                    sum: Fnv::new(),
+                };
+                download.take(&head[head_len..]);
+                return download;
+            }
+        }
+    }
+
+    fn take(&mut self, body: &[u8]) {
+        self.received += body.len() as u64;
+        assert!(self.received <= self.len, "more bytes than Content-Length");
+        self.sum.update(body);
+    }
+
+    /// Reads at least `at_least` more bytes of the body (fewer if it ends).
+    fn read(&mut self, at_least: u64) {
+        let goal = self.received.saturating_add(at_least).min(self.len);
+        let mut chunk = vec![0u8; 64 * 1024];
+        while self.received < goal {
+            let want = usize::try_from(self.len - self.received)
+                .unwrap_or(usize::MAX)
+                .min(chunk.len());
+            let n = self.stream.read(&mut chunk[..want]).unwrap();
+            assert!(
+                n > 0,
+                "closed after {} of {} bytes",
+                self.received,
+                self.len
+            );
+            self.take(&chunk[..n]);
+        }
+    }
+
+    /// Reads the rest; returns the body's length and checksum.
+    fn finish(mut self) -> (u64, Fnv) {
+        self.read(u64::MAX);
+        (self.received, self.sum)
     }
 }
 
 #[test]
-fn a_slow_reader_of_a_big_file_does_not_slow_the_others() {
+fn twenty_clients_download_50_mib_byte_exact() {
+    const LEN: usize = 50 * 1024 * 1024;
     let root = Docroot::new();
-    root.file("big.bin", &vec![1u8; 32 * 1024 * 1024]);
+    let content = pseudo_random(LEN, 0x2545_f491_4f6c_dd1d);
+    root.file("50mib.bin", &content);
+    let mut expected = Fnv::new();
+    expected.update(&content);
+    drop(content);
     let server = root.serve(false);
-    let mut slow = Client::connect(server.addr);
-    slow.send(get("/big.bin"));
-    let mut some = [0u8; 1024];
-    slow.stream.read_exact(&mut some).unwrap();
-    // The slow reader now reads nothing; others come and go.
-    let mut client = Client::connect(server.addr);
-    for _ in 0..50 {
-        let started = Instant::now();
-        assert_eq!(client.send(get("/hello.txt")).response().status, 200);
-        assert!(started.elapsed() < Duration::from_secs(2));
+    let addr = server.addr;
+    let clients: Vec<_> = (0..20)
+        .map(|_| std::thread::spawn(move || Download::start(addr, "/50mib.bin").finish()))
+        .collect();
+    for client in clients {
+        assert_eq!(client.join().unwrap(), (LEN as u64, expected));
     }
+}
+
+/// One client reads a big file a little at a time, stopping in between
+/// with the server's socket to it full; meanwhile other clients get small
+/// and large files at once. At the end the slow one still gets every
+/// byte.
+#[test]
+fn a_slow_reader_of_a_big_file_does_not_slow_the_others() {
+    const BIG: usize = 32 * 1024 * 1024;
+    let root = Docroot::new();
+    let content = pseudo_random(BIG, 7);
+    root.file("big.bin", &content);
+    let mut expected = Fnv::new();
+    expected.update(&content);
+    drop(content);
+    root.file("1mib.bin", &common::pattern(1024 * 1024));
+    let server = root.serve(false);
+    let mut slow = Download::start(server.addr, "/big.bin");
+    for _ in 0..5 {
+        slow.read(64 * 1024);
+        // The slow reader stops here; 32 MiB is more than loopback socket
+        // buffers hold, so the server has bytes for it it cannot send.
+        let started = Instant::now();
+        let mut client = Client::connect(server.addr);
+        for path in ["/hello.txt", "/1mib.bin", "/hello.txt"] {
+            assert_eq!(client.send(get(path)).response().status, 200);
+        }
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "others waited {took:?}");
+        // (The other client's connection may still count as writing for
+        // an instant after its last bytes left, hence not `== 1`.)
+        assert!(
+            server.handle.stats().connections_writing >= 1,
+            "the slow reader's response is still under way"
+        );
+    }
+    assert_eq!(slow.finish(), (BIG as u64, expected));
 }
 
 #[test]
@@ -421,42 +674,114 @@ fn an_unusable_root_is_refused() {
     assert!(StaticFiles::new("/definitely/not/here", false).is_err());
     let root = Docroot::new();
     assert!(StaticFiles::new(root.dir.join("hello.txt"), false).is_err());
-    let _ = Config::default();
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+/// The binary: `--root` that is not a folder exits 2 naming the flag,
+/// before binding; `--listing` without `--root` warns and serves the
+/// welcome page; `--root` with `--listing` lists.
+#[test]
+fn the_root_and_listing_flags_of_the_binary() {
+    let root = Docroot::new();
+    let file = root.dir.join("hello.txt");
+    let output = Command::new(env!("CARGO_BIN_EXE_coffeeweb"))
+        .args(["--listen", "127.0.0.1:0", "--root"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.lines().next().unwrap_or("").contains("--root"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "nothing was bound");
 
-    /// No path made of segments an attacker might use ever resolves to a
-    /// file outside the root, or to a hidden one.
-    #[test]
-    fn generated_paths_stay_inside(segments in prop::collection::vec(
-        prop::sample::select(vec!["..", ".", "%2e%2e", "%2E.", ".%2e", "%2f", "%5c", "\\", "%00", ".env",
-            ".git", "files", "hello.txt", "escape.txt", "inside-link.txt", "a", "%252e%252e", "", "%2e",
-            ".well-known", "security.txt"]),
+    let mut welcome = Binary::start(&["-q", "--listen", "127.0.0.1:0", "--listing"]);
+    let page = Client::connect(welcome.addr).send(get("/")).response();
+    assert!(page.text().contains("Welcome to CoffeeWebServer"));
+    let mut stderr = welcome.stderr.take().unwrap();
+    drop(welcome); // killed and reaped: its stderr reaches EOF
+    let mut warnings = String::new();
+    stderr.read_to_string(&mut warnings).unwrap();
+    assert!(
+        warnings.contains("WARN") && warnings.contains("--listing"),
+        "{warnings}"
+    );
+
+    fs::remove_file(root.dir.join("index.html")).unwrap();
+    let dir = root.dir.to_str().unwrap();
+    let files = Binary::start(&["-q", "--listen", "127.0.0.1:0", "--root", dir, "--listing"]);
+    let listing = Client::connect(files.addr).send(get("/")).response();
+    assert!(listing.text().contains("href=\"hello.txt\""));
+}
+
+/// No path made of segments an attacker might use ever resolves to a file
+/// outside the root, or to a hidden one. (A runner rather than the
+/// `proptest!` macro, so that the docroot is this test's and is removed.)
+#[test]
+fn generated_paths_stay_inside() {
+    use coffeeweb::handlers::static_files::path::{inside, relative_path};
+    let docroot = Docroot::new();
+    let root = fs::canonicalize(&docroot.dir).unwrap();
+    let segments = prop::collection::vec(
+        prop::sample::select(vec![
+            "..",
+            ".",
+            "%2e%2e",
+            "%2E.",
+            ".%2e",
+            "%2f",
+            "%5c",
+            "\\",
+            "%00",
+            ".env",
+            ".git",
+            "git-config",
+            "files",
+            "hello.txt",
+            "escape.txt",
+            "inside-link.txt",
+            "a",
+            "%252e%252e",
+            "",
+            "%2e",
+            ".well-known",
+            "security.txt",
+            "up",
+            "outside.txt",
+            "root",
+        ]),
         0..6,
-    )) {
+    );
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(2000));
+    let result = runner.run(&segments, |segments| {
         let path = format!("/{}", segments.join("/"));
-        let root = shared_root();
-        let relative = coffeeweb::handlers::static_files::path::relative_path(&path);
-        if let Ok(relative) = relative {
-            if let Ok((found, _)) = coffeeweb::handlers::static_files::path::inside(root, &root.join(relative)) {
-                prop_assert!(found.starts_with(root), "{} escaped to {}", path, found.display());
-                let name = found.strip_prefix(root).unwrap().to_string_lossy().to_string();
-                let name = name.strip_prefix(".well-known").unwrap_or(&name);
-                prop_assert!(!name.contains("/.") && !name.starts_with('.'), "{} found hidden {}", path, name);
-            }
-        }
+        let Ok(relative) = relative_path(&path) else {
+            return Ok(());
+        };
+        let Ok((found, _)) = inside(&root, &root.join(relative)) else {
+            return Ok(());
+        };
+        let Ok(name) = found.strip_prefix(&root) else {
+            return Err(TestCaseError::fail(format!(
+                "{path} escaped to {}",
+                found.display()
+            )));
+        };
+        let name = name.to_string_lossy();
+        let name = match name.strip_prefix(".well-known") {
+            Some(below) if below.is_empty() || below.starts_with('/') => below,
+            _ => &name,
+        };
+        prop_assert!(
+            !name.starts_with('.') && !name.contains("/."),
+            "{} found hidden {}",
+            path,
+            name
+        );
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
     }
-}
-
-fn shared_root() -> &'static Path {
-    static ROOT: std::sync::OnceLock<(Docroot, PathBuf)> = std::sync::OnceLock::new();
-    &ROOT
-        .get_or_init(|| {
-            let root = Docroot::new();
-            let canonical = fs::canonicalize(&root.dir).unwrap();
-            (root, canonical)
-        })
-        .1
 }

@@ -89,8 +89,14 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
 /// The weekday is not checked against the date (RFC 9110 lets recipients
 /// ignore it).
 pub fn parse_http_date(text: &str) -> Option<u64> {
-    let fields: Vec<&str> = text.split_ascii_whitespace().collect();
-    let (day, month, year, time) = match fields.as_slice() {
+    // No allocation: this runs for revalidations answered from the cache.
+    let mut fields = [""; 6];
+    let mut count = 0;
+    for field in text.split_ascii_whitespace() {
+        *fields.get_mut(count)? = field;
+        count += 1;
+    }
+    let (day, month, year, time) = match &fields[..count] {
         [_, day, month, year, time, "GMT"] => (*day, *month, *year, *time),
         [_, date, time, "GMT"] => {
             let mut parts = date.split('-');
@@ -120,7 +126,12 @@ fn seconds(day: &str, month: &str, year: u64, time: &str) -> Option<u64> {
     if hms.next().is_some() || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    Some(days_from_civil(year, month, day)? * 86_400 + h * 3600 + m * 60 + s)
+    let days = days_from_civil(year, month, day)?;
+    // 31 Feb would count on into March: not a date.
+    if civil_from_days(days) != (year, month, day) {
+        return None;
+    }
+    Some(days * 86_400 + h * 3600 + m * 60 + s)
 }
 
 /// `Date: <IMF-fixdate>\r\n`
@@ -239,11 +250,14 @@ mod tests {
             "",
             "Sun, 06 Nov 1994 08:49:37 UTC",
             "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Thu, 31 Feb 1994 08:49:37 GMT",
+            "Thu, 29 Feb 2100 08:49:37 GMT",
             "Sun, 06 Noc 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 24:00:00 GMT",
             "Sun, 06 Nov 94 08:49:37 GMT",
             "Sun, 06 Nov 1994 8:49:37 GMT",
             "1994-11-06T08:49:37Z",
+            "Sun, 06 Nov 1994 08:49:37 GMT GMT",
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }

@@ -249,6 +249,35 @@ mod tests {
         assert!(!out.is_blocked());
     }
 
+    /// The portable `pread` + `write` path (what macOS and the BSDs use):
+    /// the head goes first, then exactly the asked-for part of the file,
+    /// however little the socket takes per write.
+    #[test]
+    fn a_file_tail_goes_after_its_head_in_pieces() {
+        let path = std::env::temp_dir().join(format!("coffeeweb-tail-{}", std::process::id()));
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let (offset, len) = (1234, 150_000);
+        let mut res = response(Body::File(FileBody { file, offset, len }));
+        let mut pool = BufferPool::default();
+        let mut out = Output::default();
+        let date = DateCache::new();
+        out.push_response(&mut res, false, &date, ConnectionHeader::Omit, &mut pool);
+        assert!(out.is_blocked(), "nothing is queued behind a file");
+        let mut sink = Trickle {
+            limit: 7000,
+            got: Vec::new(),
+        };
+        while !out.is_empty() {
+            out.write_to(&mut sink).unwrap();
+        }
+        let head_len = sink.got.len() - len as usize;
+        assert!(sink.got[..head_len].ends_with(b"Content-Length: 150000\r\n\r\n"));
+        assert!(sink.got[head_len..] == content[1234..1234 + 150_000]);
+    }
+
     #[test]
     fn head_only_sends_no_body() {
         let mut pool = BufferPool::default();

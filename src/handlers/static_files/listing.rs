@@ -2,8 +2,10 @@
 //! directories first, then files, each sorted by name, with sizes and
 //! modification dates. Names are HTML-escaped where shown and
 //! percent-encoded where linked, so a file called `<script>` or `a b#c`
-//! is harmless and reachable. Hidden entries are not listed.
+//! is harmless and reachable. Hidden entries, and symlinks that lead
+//! outside the root, are not listed.
 
+use super::path;
 use crate::http::date::{imf_fixdate, unix_seconds};
 use std::fmt::Write;
 use std::fs;
@@ -18,8 +20,9 @@ struct Entry {
     modified: u64,
 }
 
-/// Renders the listing of `dir`, shown as `url_path`.
-pub fn render(dir: &Path, url_path: &str) -> io::Result<String> {
+/// Renders the listing of `dir` (inside the canonical `root`), shown as
+/// `url_path`.
+pub fn render(root: &Path, dir: &Path, url_path: &str) -> io::Result<String> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -27,8 +30,10 @@ pub fn render(dir: &Path, url_path: &str) -> io::Result<String> {
         if name.starts_with(b".") {
             continue;
         }
-        // Follow symlinks for what the entry is; skip broken ones.
-        let Ok(metadata) = fs::metadata(entry.path()) else {
+        // Only what would be served is listed: a broken symlink, or one
+        // that leads outside the root or to a hidden file, is left out
+        // (showing it would tell the size and date of a file outside).
+        let Ok((_, metadata)) = path::inside(root, &entry.path()) else {
             continue;
         };
         entries.push(Entry {

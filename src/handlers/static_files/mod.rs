@@ -13,6 +13,10 @@
 //! are sent from the file as the client reads (`sendfile(2)`), so memory
 //! stays bounded whatever the size and however slow the client.
 //!
+//! A HEAD gets the head a GET would get, 403 included: the file is opened
+//! (as nginx does), but nothing is read, and the open file is closed when
+//! the server drops the body it does not send; no output tail is made.
+//!
 //! Opening and `stat`-ing happen on the loop's thread, as in nginx: on a
 //! local disk with a warm page cache they take microseconds. A folder on a
 //! slow network file system would stall the loop; serve that from
@@ -74,6 +78,12 @@ impl StaticFiles {
         let relative = path::relative_path(req.path())?;
         let (found, metadata) = path::inside(&self.root, &self.root.join(relative))?;
         if !metadata.is_dir() {
+            // `/file.txt/` names a directory that is not there (nginx: 404);
+            // serving the file would give it a second URL under which its
+            // relative links break.
+            if req.path().ends_with('/') {
+                return Err(Refusal::NotFound);
+            }
             return self.serve_file(req, res, &found, &metadata);
         }
         if !req.path().ends_with('/') {
@@ -84,7 +94,7 @@ impl StaticFiles {
             Ok((index, metadata)) if metadata.is_file() => {
                 self.serve_file(req, res, &index, &metadata)
             }
-            _ if self.listing => serve_listing(req, res, &found),
+            _ if self.listing => serve_listing(req, res, &self.root, &found),
             _ => Err(Refusal::NotFound),
         }
     }
@@ -128,12 +138,12 @@ impl StaticFiles {
             return Ok(());
         }
         let len = metadata.len();
-        let content_type = mime::content_type(found);
-        res.header("Content-Type", content_type)
-            .header("Accept-Ranges", "bytes");
         let Some((offset, count)) = choose_part(req, res, len, &validators) else {
             return Ok(());
         };
+        let content_type = mime::content_type(found);
+        res.header("Content-Type", content_type)
+            .header("Accept-Ranges", "bytes");
         let file = path::open(found)?;
         if req.is_head() || count > INLINE_BODY_MAX as u64 {
             res.set_body(Body::File(FileBody {
@@ -178,9 +188,8 @@ impl Handler for StaticFiles {
     }
 }
 
-/// Which bytes of a `len`-byte file to send, `(offset, count)`, with the
-/// status and `Content-Range` that go with them; `None` when the answer is
-/// a 416 with no file content.
+/// The part of a `len`-byte file to send, as `(offset, count)`, with the
+/// status and `Content-Range` set for it; `None` once `res` is a 416.
 fn choose_part(
     req: &Request<'_>,
     res: &mut Response,
@@ -195,6 +204,7 @@ fn choose_part(
             Some((start, end - start + 1))
         }
         Part::Unsatisfiable => {
+            // With its text/plain error body: no Content-Type of the file.
             res.error(Status::RANGE_NOT_SATISFIABLE)
                 .header("Content-Range", format!("bytes */{len}"));
             None
@@ -212,8 +222,13 @@ fn redirect_to_slash(req: &Request<'_>, res: &mut Response) {
         .header("Location", location);
 }
 
-fn serve_listing(req: &Request<'_>, res: &mut Response, dir: &Path) -> Result<(), Refusal> {
-    let html = listing::render(dir, req.path())?;
+fn serve_listing(
+    req: &Request<'_>,
+    res: &mut Response,
+    root: &Path,
+    dir: &Path,
+) -> Result<(), Refusal> {
+    let html = listing::render(root, dir, req.path())?;
     res.header("Content-Type", "text/html; charset=utf-8")
         .set_body(html);
     Ok(())

@@ -128,30 +128,120 @@ mod tests {
         assert_eq!(percent_decode("100%"), None);
     }
 
-    #[test]
-    fn each_attack_is_refused() {
-        for path in [
-            "/../etc/passwd",
-            "/a/../../etc/passwd",
-            "/%2e%2e/etc/passwd",
-            "/%2E%2E/etc/passwd",
-            "/..%2fetc/passwd",
-            "/a%2f..%2f..%2fetc",
-            "/a%2Fb",
-            "/a\\..\\b",
-            "/a%5c..%5cb",
-            "/a%00.html",
-            "/.git/config",
-            "/.env",
-            "/a/.hidden",
-            "/%2egit/config",
-            "/a/.well-known/x",
-        ] {
+    fn assert_not_found(paths: &[&str]) {
+        for path in paths {
             assert_eq!(relative_path(path), Err(Refusal::NotFound), "{path}");
         }
-        for path in ["/%", "/a%2", "/%g0"] {
+    }
+
+    #[test]
+    fn dot_dot_segments() {
+        assert_not_found(&["/../etc/passwd", "/a/../../etc/passwd", "/a/.."]);
+    }
+
+    #[test]
+    fn encoded_dot_dot() {
+        assert_not_found(&["/%2e%2e/etc/passwd", "/%2E%2E/x", "/.%2e/x", "/%2e./x"]);
+    }
+
+    #[test]
+    fn encoded_slashes() {
+        assert_not_found(&["/..%2fetc/passwd", "/a%2f..%2f..%2fetc", "/a%2Fb"]);
+    }
+
+    #[test]
+    fn backslashes() {
+        assert_not_found(&["/a\\..\\b", "/..\\x", "/a%5c..%5cb", "/a%5Cb"]);
+    }
+
+    #[test]
+    fn nul_bytes() {
+        assert_not_found(&["/a%00.html", "/a.html%00", "/%00"]);
+    }
+
+    #[test]
+    fn dotfiles() {
+        assert_not_found(&["/.git/config", "/.env", "/a/.hidden", "/%2egit/config"]);
+    }
+
+    #[test]
+    fn well_known_only_at_the_top() {
+        assert_not_found(&["/a/.well-known/x", "/.well-known/.secret"]);
+        assert!(relative_path("/.well-known/x").is_ok());
+    }
+
+    #[test]
+    fn malformed_percent_encoding_is_a_bad_request() {
+        for path in ["/%", "/a%2", "/%g0", "/%%30"] {
             assert_eq!(relative_path(path), Err(Refusal::BadRequest), "{path}");
         }
+    }
+
+    /// A temporary folder holding `root/` and a file next to it, outside.
+    struct Tree(PathBuf);
+
+    impl Tree {
+        fn new(name: &str) -> Tree {
+            let base =
+                std::env::temp_dir().join(format!("coffeeweb-path-{name}-{}", std::process::id()));
+            fs::create_dir_all(base.join("root/dir")).unwrap();
+            fs::write(base.join("secret.txt"), b"outside").unwrap();
+            fs::write(base.join("root/dir/file.txt"), b"inside").unwrap();
+            Tree(base)
+        }
+
+        fn root(&self) -> PathBuf {
+            fs::canonicalize(self.0.join("root")).unwrap()
+        }
+
+        fn link(&self, name: &str, target: &Path) -> PathBuf {
+            let link = self.root().join(name);
+            std::os::unix::fs::symlink(target, &link).unwrap();
+            link
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn symlinks_that_leave_the_root() {
+        let tree = Tree::new("symlinks");
+        let root = tree.root();
+        for (name, target) in [
+            ("to-file", tree.0.join("secret.txt")),
+            ("relative", PathBuf::from("../secret.txt")),
+            ("to-parent", tree.0.clone()),
+        ] {
+            let link = tree.link(name, &target);
+            assert_eq!(
+                inside(&root, &link).map(|_| ()),
+                Err(Refusal::NotFound),
+                "{name}"
+            );
+        }
+        let through_dir = root.join("to-parent/secret.txt");
+        assert_eq!(
+            inside(&root, &through_dir).map(|_| ()),
+            Err(Refusal::NotFound)
+        );
+    }
+
+    #[test]
+    fn symlinks_inside_the_root_are_followed_but_not_into_hiding() {
+        let tree = Tree::new("inside");
+        let root = tree.root();
+        let link = tree.link("alias.txt", Path::new("dir/file.txt"));
+        let (found, metadata) = inside(&root, &link).unwrap();
+        assert_eq!(found, root.join("dir/file.txt"));
+        assert!(metadata.is_file());
+        fs::create_dir_all(root.join(".git")).unwrap();
+        fs::write(root.join(".git/config"), b"x").unwrap();
+        let hidden = tree.link("config", Path::new(".git/config"));
+        assert_eq!(inside(&root, &hidden).map(|_| ()), Err(Refusal::NotFound));
     }
 
     #[test]
