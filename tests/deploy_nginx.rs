@@ -23,10 +23,19 @@ struct Nginx {
     addr: SocketAddr,
 }
 
+impl Nginx {
+    /// SIGTERM, not SIGKILL: a killed master leaves its workers running;
+    /// a terminated one takes them down with it.
+    fn stop(&mut self) {
+        // SAFETY: kill(2) on the pid of a child we own and have not reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.prefix);
     }
 }
@@ -168,8 +177,7 @@ fn two_instances_behind_nginx() {
 
     // nginx logged no upstream errors.
     let mut child = nginx;
-    let _ = child.child.kill();
-    let _ = child.child.wait();
+    child.stop();
     let log = std::fs::read_to_string(child.prefix.join("logs/error.log")).unwrap_or_default();
     assert!(!log.contains("upstream"), "{log}");
     if let Some(stderr) = child.child.stderr.take() {

@@ -48,6 +48,7 @@ pub const DEFERRED_ACCEPT: bool = cfg!(any(target_os = "linux", target_os = "and
 
 /// How long the kernel waits for a silent client's first bytes before it
 /// hands the connection over anyway.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub const DEFER_ACCEPT_SECS: i32 = 1;
 
 /// Binds `workers` non-blocking listeners on `addr` (one shared socket
