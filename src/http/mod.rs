@@ -3,7 +3,9 @@
 
 pub mod chunked;
 pub mod date;
+pub mod decode;
 mod error;
+pub mod exchange;
 pub mod framing;
 pub mod parse;
 mod request;

@@ -63,6 +63,16 @@ pub enum Version {
     Http11,
 }
 
+impl Version {
+    /// The version as it appears on the wire (and in access logs).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
 /// One header field line: where its name and (trimmed) value are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeaderSpan {

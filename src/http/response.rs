@@ -137,6 +137,13 @@ pub enum ConnectionHeader {
     KeepAlive,
 }
 
+impl ConnectionHeader {
+    /// Whether the connection stays open after this response.
+    pub fn keeps_alive(self) -> bool {
+        self != ConnectionHeader::Close
+    }
+}
+
 impl Response {
     /// An empty `200 OK`.
     pub fn new() -> Response {

@@ -7,35 +7,50 @@
 //!
 //! Client address, request line (`"-"` when the request could not be
 //! parsed), status, body bytes sent, and the time from the complete request
-//! to its response being queued. The client address is looked up only when
+//! (or the error found) to its response being queued. The client address is looked up only when
 //! the line is written, so connections do not carry it.
 
-use crate::http::{Request, Status, Version};
+use crate::http::{Request, Status};
 use mio::net::TcpStream;
 use std::time::Instant;
 
 /// The `log` target of access-log lines.
 pub const TARGET: &str = "coffeeweb::access";
 
+/// Who is at the other end, asked only when a line is written.
+pub trait Peer {
+    /// The client's address as it appears in the log (`-` if unknown).
+    fn describe(&self) -> String;
+}
+
+impl Peer for TcpStream {
+    fn describe(&self) -> String {
+        self.peer_addr()
+            .map_or_else(|_| "-".to_string(), |a| a.to_string())
+    }
+}
+
+/// A peer without an address (in-memory tests).
+impl Peer for () {
+    fn describe(&self) -> String {
+        "-".to_string()
+    }
+}
+
 /// Writes the access-log line of one response.
-pub fn log_response(
-    stream: &TcpStream,
+pub fn log_response<P: Peer + ?Sized>(
+    peer: &P,
     req: Option<&Request<'_>>,
     status: Status,
     body_bytes: u64,
     started: Instant,
 ) {
     let micros = started.elapsed().as_micros();
-    let peer = stream
-        .peer_addr()
-        .map_or_else(|_| "-".to_string(), |a| a.to_string());
+    let peer = peer.describe();
     let (ms, us) = (micros / 1000, micros % 1000);
     match req {
         Some(req) => {
-            let version = match req.version() {
-                Version::Http10 => "HTTP/1.0",
-                Version::Http11 => "HTTP/1.1",
-            };
+            let version = req.version().as_str();
             log::info!(
                 target: TARGET,
                 "{peer} \"{} {} {version}\" {} {body_bytes} {ms}.{us:03}ms",

@@ -14,6 +14,7 @@ use crate::http::parse::{HeadLimits, HeaderSpan};
 use crate::http::Response;
 use crate::Config;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// The request limits, in the shapes the parsers take.
 #[derive(Clone, Copy, Debug)]
@@ -71,4 +72,13 @@ pub struct Context<H> {
     pub shutting_down: bool,
     /// This loop's counters.
     pub stats: Arc<LoopStats>,
+}
+
+impl<H> Context<H> {
+    /// The clock for one request's duration, read when the request is
+    /// complete: only when the access log will report it, so the hot path
+    /// reads no clock per request.
+    pub fn request_clock(&self) -> Option<Instant> {
+        self.access_log.then(Instant::now)
+    }
 }

@@ -228,7 +228,8 @@ impl<H: Handler> EventLoop<H> {
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 let writable = event.is_writable() || event.is_write_closed() || event.is_error();
                 trace!(
-                    "conn {key}: event{}{}{}",
+                    "{}: event{}{}{}",
+                    conn.tag(),
                     if event.is_readable() { " readable" } else { "" },
                     if event.is_writable() { " writable" } else { "" },
                     if event.is_read_closed() {
@@ -285,7 +286,7 @@ impl<H: Handler> EventLoop<H> {
 
     fn close(&mut self, key: usize) {
         let conn = &mut self.conns[key];
-        trace!("conn {key}: closed");
+        trace!("{}: closed", conn.tag());
         conn.set_closed();
         self.cx.stats.phase(conn.phase).sub(1);
         self.cx.stats.connections_active.sub(1);
@@ -363,9 +364,8 @@ impl<H: Handler> EventLoop<H> {
             warn!("cannot register a connection: {e}");
             return;
         }
-        let stream_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        entry.insert(Connection::new(stream, key));
-        trace!("conn {key} fd {}: accepted from {peer}", stream_fd);
+        let conn = entry.insert(Connection::new(stream, key));
+        trace!("{}: accepted from {peer}", conn.tag());
         let stats = &self.cx.stats;
         stats.connections_accepted.add(1);
         stats.connections_active.add(1);
@@ -395,8 +395,8 @@ impl<H: Handler> EventLoop<H> {
 
     fn expire_timers(&mut self) {
         while let Some((key, kind)) = self.timers.pop_expired(&mut self.conns, self.now) {
-            debug!("conn {key}: {kind:?} deadline passed");
             let conn = &mut self.conns[key];
+            debug!("{}: {kind:?} deadline passed", conn.tag());
             if kind == TimerKind::Header && conn.header_timeout(&mut self.cx) {
                 self.drive(key);
             } else {
