@@ -11,7 +11,7 @@ use coffeeweb::handlers::StaticFiles;
 use coffeeweb::{Config, Handler, Request, Response, Server, Status};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-#[derive(Clone)]
+/// One event loop's handler (each loop has its own file cache).
 struct Site {
     files: StaticFiles,
 }
@@ -64,10 +64,10 @@ fn main() -> std::io::Result<()> {
             }
         }
     }
-    let site = Site {
-        files: StaticFiles::new(&root, false)?,
-    };
-    let server = Server::bind(config, site)?;
+    let files = StaticFiles::new(&root, false)?;
+    let server = Server::bind_with(config, |_| Site {
+        files: files.for_another_loop(),
+    })?;
     println!("coffeeweb listening on http://{}", server.local_addr());
     server.run()
 }

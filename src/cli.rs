@@ -62,6 +62,8 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// `--listing`.
     pub listing: bool,
+    /// `--status-path`: serve the statistics there.
+    pub status_path: Option<String>,
     /// `--log-level`.
     pub log_level: LevelFilter,
 }
@@ -91,6 +93,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         config: Config::default(),
         root: None,
         listing: false,
+        status_path: None,
         log_level: LevelFilter::Info,
     };
     let config = &mut options.config;
@@ -134,7 +137,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
                 })?;
             }
             Long("status-path") => {
-                config.status_path = Some(value(&mut parser, "--status-path", status_path)?);
+                options.status_path = Some(value(&mut parser, "--status-path", status_path)?);
             }
             Long("log-level") => options.log_level = value(&mut parser, "--log-level", log_level)?,
             _ => return Err(arg.unexpected().into()),
@@ -297,7 +300,7 @@ mod tests {
             (c.max_header_bytes, c.max_headers, c.max_body_bytes),
             (1024, 7, 0)
         );
-        assert_eq!(c.status_path.as_deref(), Some("/status"));
+        assert_eq!(o.status_path.as_deref(), Some("/status"));
         assert!(o.listing && !c.access_log);
         assert_eq!(o.log_level, LevelFilter::Debug);
     }

@@ -29,8 +29,6 @@ pub struct Config {
     pub max_headers: usize,
     /// Most bytes of request body (after chunked decoding).
     pub max_body_bytes: u64,
-    /// Serve live statistics at this path.
-    pub status_path: Option<String>,
     /// Log one line per response.
     pub access_log: bool,
 }
@@ -52,7 +50,6 @@ impl Default for Config {
             max_header_bytes: 8192,
             max_headers: 100,
             max_body_bytes: 1024 * 1024,
-            status_path: None,
             access_log: true,
         }
     }

@@ -21,7 +21,9 @@
 //!   machine, timers and buffers;
 //! - [`http`]: the request parser, body framing, response encoding;
 //! - [`handlers`]: what answers a parsed request (the welcome page, your
-//!   own handler).
+//!   own handler);
+//! - [`snapshot`]: the server's figures as plain numbers, which the server
+//!   produces and handlers (the status page) show.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -31,6 +33,7 @@ mod config;
 pub mod handlers;
 pub mod http;
 pub mod server;
+pub mod snapshot;
 
 pub use config::Config;
 pub use handlers::Handler;

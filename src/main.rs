@@ -2,8 +2,8 @@
 //! listening line, serve until SIGINT or SIGTERM.
 
 use coffeeweb::cli::{self, Command, Options};
-use coffeeweb::handlers::{StaticFiles, Welcome};
-use coffeeweb::{Handler, Server};
+use coffeeweb::handlers::{StaticFiles, StatusPage, Welcome, WithStatus};
+use coffeeweb::{Config, Handler, Server, ServerHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::{self, Write};
@@ -35,14 +35,19 @@ fn run(options: Options) -> ExitCode {
     {
         eprintln!("error: cannot start logging: {e}");
     }
+    let status_path = options.status_path.clone();
     let Some(root) = &options.root else {
         if options.listing {
             log::warn!("--listing has no effect without --root");
         }
-        return serve(options.config, Welcome);
+        return serve(options.config, move |server| {
+            with_status(status_path.clone(), server, Welcome)
+        });
     };
     match StaticFiles::new(root, options.listing) {
-        Ok(files) => serve(options.config, files),
+        Ok(files) => serve(options.config, move |server| {
+            with_status(status_path.clone(), server, files.for_another_loop())
+        }),
         Err(e) => {
             eprintln!("error: invalid value '{}' for --root: {e}", root.display());
             ExitCode::from(2)
@@ -50,12 +55,26 @@ fn run(options: Options) -> ExitCode {
     }
 }
 
-fn serve<H: Handler + Clone>(config: coffeeweb::Config, handler: H) -> ExitCode {
+/// The handler of one event loop: `inner`, with the statistics page in
+/// front of it when `--status-path` asked for one.
+fn with_status<H: Handler>(
+    status_path: Option<String>,
+    server: &ServerHandle,
+    inner: H,
+) -> WithStatus<H> {
+    let page = status_path.map(|path| {
+        let server = server.clone();
+        StatusPage::new(path, move || server.stats())
+    });
+    WithStatus::new(page, inner)
+}
+
+fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> ExitCode {
     match coffeeweb::server::rlimit::raise_open_files_limit() {
         Ok((old, new)) => log::debug!("open files limit: {old} -> {new}"),
         Err(e) => log::warn!("cannot raise the open files limit: {e}"),
     }
-    let server = match Server::bind(config, handler) {
+    let server = match Server::bind_with(config, make) {
         Ok(server) => server,
         Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
             eprintln!("error: {e}");

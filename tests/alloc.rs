@@ -86,14 +86,22 @@ fn allocations_after_warm_up<H: Handler + Clone>(
     warm_up: usize,
     rounds: usize,
 ) -> u64 {
+    allocations_made_after_warm_up(move || handler.clone(), path, depth, warm_up, rounds)
+}
+
+/// The same, for a handler made by `make` (one per worker).
+fn allocations_made_after_warm_up<H: Handler>(
+    mut make: impl FnMut() -> H,
+    path: &str,
+    depth: usize,
+    warm_up: usize,
+    rounds: usize,
+) -> u64 {
     let counter: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
-    let server = TestServer::with_handler(
-        config(),
-        Counted {
-            inner: handler,
-            counter,
-        },
-    );
+    let server = TestServer::with_factory(config(), move |_| Counted {
+        inner: make(),
+        counter,
+    });
     let mut client = Client::connect(server.addr);
     let batch = get(path).repeat(depth);
     let exchange = |client: &mut Client| {
@@ -139,7 +147,8 @@ fn a_cached_small_static_file_allocates_nothing_per_request() {
     let files = StaticFiles::new(&dir, false).unwrap();
     // A short warm-up and a short run: both fit well inside the cache's
     // freshness window, so every measured request is answered from it.
-    let allocations = allocations_after_warm_up(files, "/small.txt", 16, 2, 10);
+    let make = move || files.for_another_loop();
+    let allocations = allocations_made_after_warm_up(make, "/small.txt", 16, 2, 10);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(allocations, 0);
 }

@@ -58,7 +58,8 @@ impl Docroot {
     }
 
     fn serve(&self, listing: bool) -> TestServer {
-        TestServer::with_handler(config(), StaticFiles::new(&self.dir, listing).unwrap())
+        let files = StaticFiles::new(&self.dir, listing).unwrap();
+        TestServer::with_factory(config(), move |_| files.for_another_loop())
     }
 }
 

@@ -5,15 +5,20 @@
 
 mod common;
 
+use coffeeweb::handlers::{StatusPage, Welcome, WithStatus};
 use common::{config, get, Client, TestServer};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 
 fn status_server(workers: usize) -> TestServer {
-    TestServer::start(coffeeweb::Config {
-        status_path: Some("/status".into()),
+    let config = coffeeweb::Config {
         workers,
         ..config()
+    };
+    TestServer::with_factory(config, |server| {
+        let server = server.clone();
+        let page = StatusPage::new("/status".into(), move || server.stats());
+        WithStatus::new(Some(page), Welcome)
     })
 }
 

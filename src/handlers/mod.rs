@@ -3,7 +3,10 @@
 //! A handler runs on its event loop's thread, in the middle of the loop. It
 //! must not block: no sleeping, no blocking IO, no waiting on a lock held
 //! for long. While it runs, every other connection of that loop waits.
-//! With `--workers N`, each loop gets its own clone of the handler.
+//! With `--workers N`, each loop gets a handler of its own, made for it by
+//! the factory given to `Server::bind_with` (or a clone, with
+//! `Server::bind`). Handlers never import the server: what they need of it
+//! (its figures, say) is given to them by whoever composes them.
 
 use crate::http::{Request, Response, Status};
 
@@ -12,7 +15,7 @@ pub mod status;
 pub mod welcome;
 
 pub use static_files::StaticFiles;
-pub use status::StatusPage;
+pub use status::{StatusPage, WithStatus};
 pub use welcome::Welcome;
 
 /// Answers requests.

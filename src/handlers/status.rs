@@ -1,8 +1,11 @@
 //! Live statistics at `--status-path`: JSON for programs, a page for people.
 //!
-//! Each event loop counts into its own [`LoopStats`](crate::server::stats::LoopStats);
-//! the page sums them when asked (see `src/server/stats.rs` for why that
-//! needs no locking). `GET PATH?format=json`, or an `Accept` that does not
+//! The page does not reach into the server: whoever composes it gives it a
+//! function that returns the figures ([`Snapshot`]), usually
+//! `ServerHandle::stats` (each event loop counts into its own counters and
+//! the handle sums them when asked, with no locking: see
+//! `src/server/stats.rs`). Put it in front of the other handler with
+//! [`WithStatus`]. `GET PATH?format=json`, or an `Accept` that does not
 //! ask for HTML, gets JSON; a browser gets a self-contained page (no CDN,
 //! no external file) that polls the JSON once a second and draws it.
 //!
@@ -11,24 +14,30 @@
 
 use super::{refuse_unless_get_or_head, Handler};
 use crate::http::{Request, Response};
-use crate::server::stats::Snapshot;
-use crate::ServerHandle;
+use crate::snapshot::Snapshot;
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// The HTML view.
 const PAGE: &str = include_str!("status.html");
 
-/// Serves the statistics of the server it belongs to at one path.
+/// Where the page gets its figures from.
+type Figures = Arc<dyn Fn() -> Snapshot + Send + Sync>;
+
+/// Serves the statistics of a server at one path.
 #[derive(Clone)]
 pub struct StatusPage {
     path: String,
-    server: ServerHandle,
+    figures: Figures,
 }
 
 impl StatusPage {
-    /// The page at `path` for the server behind `server`.
-    pub fn new(path: String, server: ServerHandle) -> StatusPage {
-        StatusPage { path, server }
+    /// The page at `path`, showing what `figures` returns when asked.
+    pub fn new(path: String, figures: impl Fn() -> Snapshot + Send + Sync + 'static) -> StatusPage {
+        StatusPage {
+            path,
+            figures: Arc::new(figures),
+        }
     }
 
     /// Whether `req` asks for this page.
@@ -46,22 +55,25 @@ impl StatusPage {
             res.header("Content-Type", "text/html; charset=utf-8")
                 .set_body(PAGE);
         } else {
-            let json = to_json(
-                &self.server.stats(),
-                self.server.uptime_seconds(),
-                self.server.workers(),
-            );
+            let json = to_json(&(self.figures)());
             res.header("Content-Type", "application/json")
                 .set_body(json);
         }
     }
 }
 
-/// A handler with the status page in front of it (when there is one).
+/// A handler with the status page (when there is one) in front of it.
 #[derive(Clone)]
-pub(crate) struct WithStatus<H> {
-    pub(crate) inner: H,
-    pub(crate) page: Option<StatusPage>,
+pub struct WithStatus<H> {
+    page: Option<StatusPage>,
+    inner: H,
+}
+
+impl<H: Handler> WithStatus<H> {
+    /// `page` at its path, and `inner` for every other request.
+    pub fn new(page: Option<StatusPage>, inner: H) -> WithStatus<H> {
+        WithStatus { page, inner }
+    }
 }
 
 impl<H: Handler> Handler for WithStatus<H> {
@@ -98,8 +110,9 @@ fn wants_html(req: &Request<'_>) -> bool {
 }
 
 /// The figures as a JSON object.
-pub fn to_json(s: &Snapshot, uptime_seconds: f64, workers: usize) -> String {
+pub fn to_json(s: &Snapshot) -> String {
     let mut json = String::with_capacity(512);
+    let (uptime_seconds, workers) = (s.uptime_seconds, s.workers);
     let [c1, c2, c3, c4, c5] = s.responses_by_class;
     // Writing into a String cannot fail.
     let _ = write!(
@@ -132,11 +145,13 @@ mod tests {
     #[test]
     fn json_has_every_contract_key() {
         let snapshot = Snapshot {
+            uptime_seconds: 1.5,
+            workers: 2,
             requests_total: 7,
             responses_by_class: [0, 5, 0, 2, 0],
             ..Snapshot::default()
         };
-        let json = to_json(&snapshot, 1.5, 2);
+        let json = to_json(&snapshot);
         for key in [
             "uptime_seconds",
             "connections_accepted",

@@ -3,10 +3,18 @@
 //!
 //! [`Server::bind`] does everything that can fail before any thread starts:
 //! it validates the configuration, binds the listeners, creates each loop's
-//! `Poll` and its `Waker`. [`Server::run`] then starts the loops and waits
-//! for them. A [`ServerHandle`] stops them from any thread: it sets a flag
-//! and wakes every loop, which stops accepting, closes its idle
-//! connections, lets responses under way finish, and returns.
+//! `Poll` and `Waker`, registers its listener, and makes its handler.
+//! [`Server::run`] then starts the loops and waits for them; if a thread
+//! cannot be started, or a loop fails, the others are stopped and joined
+//! before `run` returns, so no loop outlives it. A [`ServerHandle`] stops
+//! them from any thread: it sets a flag and wakes every loop, which stops
+//! accepting, closes its idle connections, lets responses under way finish,
+//! and returns.
+//!
+//! The server composes nothing around the handler it is given: each loop
+//! gets its own from a factory called once per loop ([`Server::bind_with`]),
+//! and a status page is put in front of it by whoever wants one (the
+//! binary does, with `--status-path`).
 
 mod access_log;
 mod buffer;
@@ -20,16 +28,16 @@ mod sendfile;
 pub mod stats;
 mod timers;
 
-use crate::handlers::status::{StatusPage, WithStatus};
 use crate::handlers::Handler;
 use crate::http::Response;
+use crate::snapshot::Snapshot;
 use crate::Config;
 use context::{Context, Limits};
 use event_loop::{EventLoop, WAKER};
 use mio::{Poll, Waker};
-use stats::{LoopStats, Snapshot};
+use stats::LoopStats;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -46,8 +54,7 @@ pub(crate) struct Shared {
 
 /// A bound server, ready to run.
 pub struct Server<H> {
-    handler: H,
-    loops: Vec<(Poll, TcpListener)>,
+    loops: Vec<EventLoop<H>>,
     local_addr: SocketAddr,
     shared: Arc<Shared>,
 }
@@ -60,22 +67,36 @@ pub struct ServerHandle {
 
 impl<H: Handler + Clone> Server<H> {
     /// Validates `config` and binds its listening address; nothing runs
-    /// yet. Fails with `InvalidInput` for a configuration that cannot work,
-    /// or with the reason the address cannot be bound.
+    /// yet. Every event loop gets a clone of `handler`. Fails with
+    /// `InvalidInput` for a configuration that cannot work, or with the
+    /// reason the address cannot be bound.
     pub fn bind(config: Config, handler: H) -> io::Result<Server<H>> {
+        Server::bind_with(config, move |_| handler.clone())
+    }
+}
+
+impl<H: Handler> Server<H> {
+    /// [`bind`](Server::bind), with the handler of each event loop made by
+    /// `make`, called once per loop before `bind_with` returns. Per-loop
+    /// state (a cache, say) belongs in what `make` returns; the handle lets
+    /// a handler show the server's figures ([`ServerHandle::stats`]).
+    pub fn bind_with(
+        config: Config,
+        mut make: impl FnMut(&ServerHandle) -> H,
+    ) -> io::Result<Server<H>> {
         validate(&config)?;
         let addr = config.listen;
         let listeners = listener::bind(addr, config.workers)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listeners[0].local_addr()?;
-        let mut loops = Vec::with_capacity(listeners.len());
+        let mut polls = Vec::with_capacity(listeners.len());
         let mut wakers = Vec::with_capacity(listeners.len());
-        for listener in listeners {
+        for _ in &listeners {
             let poll = Poll::new()?;
             wakers.push(Waker::new(poll.registry(), WAKER)?);
-            loops.push((poll, listener));
+            polls.push(poll);
         }
-        let stats = (0..loops.len()).map(|_| Arc::default()).collect();
+        let stats = (0..polls.len()).map(|_| Arc::default()).collect();
         let shared = Arc::new(Shared {
             config,
             shutdown: AtomicBool::new(false),
@@ -83,8 +104,26 @@ impl<H: Handler + Clone> Server<H> {
             stats,
             started: Instant::now(),
         });
+        let handle = ServerHandle {
+            shared: Arc::clone(&shared),
+        };
+        let limits = Limits::new(&shared.config);
+        let mut loops = Vec::with_capacity(polls.len());
+        for (index, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
+            let cx = Context {
+                handler: make(&handle),
+                response: Response::new(),
+                headers: Vec::new(),
+                pool: Default::default(),
+                date: Default::default(),
+                limits,
+                access_log: shared.config.access_log,
+                shutting_down: false,
+                stats: Arc::clone(&shared.stats[index]),
+            };
+            loops.push(EventLoop::new(poll, listener, cx, Arc::clone(&shared))?);
+        }
         Ok(Server {
-            handler,
             loops,
             local_addr,
             shared,
@@ -105,42 +144,33 @@ impl<H: Handler + Clone> Server<H> {
     }
 
     /// Runs every loop on its own thread until shutdown, and returns the
-    /// first error a loop met, if any.
+    /// first error a loop met, if any. Whatever happens, every loop that
+    /// started has stopped when this returns.
     pub fn run(self) -> io::Result<()> {
-        let limits = Limits::new(&self.shared.config);
-        let page = (self.shared.config.status_path.clone())
-            .map(|path| StatusPage::new(path, self.handle()));
+        let handle = self.handle();
         let mut threads = Vec::with_capacity(self.loops.len());
-        for (index, (poll, listener)) in self.loops.into_iter().enumerate() {
-            let cx = Context {
-                handler: WithStatus {
-                    inner: self.handler.clone(),
-                    page: page.clone(),
-                },
-                response: Response::new(),
-                headers: Vec::new(),
-                pool: Default::default(),
-                date: Default::default(),
-                limits,
-                access_log: self.shared.config.access_log,
-                shutting_down: false,
-                stats: Arc::clone(&self.shared.stats[index]),
-            };
-            let event_loop = EventLoop::new(poll, listener, cx, Arc::clone(&self.shared))?;
-            let shared = Arc::clone(&self.shared);
-            let thread = thread::Builder::new()
+        let mut outcome = Ok(());
+        for (index, event_loop) in self.loops.into_iter().enumerate() {
+            let on_error = handle.clone();
+            let spawned = thread::Builder::new()
                 .name(format!("coffeeweb-{index}"))
                 .spawn(move || {
                     let result = event_loop.run();
                     if result.is_err() {
                         // One loop failing takes the others down with it.
-                        ServerHandle { shared }.shutdown();
+                        on_error.shutdown();
                     }
                     result
-                })?;
-            threads.push(thread);
+                });
+            match spawned {
+                Ok(thread) => threads.push(thread),
+                Err(e) => {
+                    outcome = Err(e);
+                    handle.shutdown();
+                    break;
+                }
+            }
         }
-        let mut outcome = Ok(());
         for thread in threads {
             let result = thread
                 .join()
@@ -167,19 +197,12 @@ impl ServerHandle {
         }
     }
 
-    /// The counters of all loops, summed.
+    /// The counters of all loops, summed, with the uptime.
     pub fn stats(&self) -> Snapshot {
-        stats::snapshot(&self.shared.stats)
-    }
-
-    /// The number of event loops.
-    pub fn workers(&self) -> usize {
-        self.shared.wakers.len()
-    }
-
-    /// Seconds since the server was bound.
-    pub fn uptime_seconds(&self) -> f64 {
-        self.shared.started.elapsed().as_secs_f64()
+        Snapshot {
+            uptime_seconds: self.shared.started.elapsed().as_secs_f64(),
+            ..stats::snapshot(&self.shared.stats)
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! see a value that is at most a moment old, which is all a statistics page
 //! needs.
 
+use crate::snapshot::Snapshot;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -93,38 +94,12 @@ impl LoopStats {
     }
 }
 
-/// The sum of every loop's counters at one moment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    /// See [`LoopStats::connections_accepted`].
-    pub connections_accepted: u64,
-    /// See [`LoopStats::connections_refused`].
-    pub connections_refused: u64,
-    /// See [`LoopStats::connections_active`].
-    pub connections_active: u64,
-    /// See [`LoopStats::connections_reading`].
-    pub connections_reading: u64,
-    /// See [`LoopStats::connections_writing`].
-    pub connections_writing: u64,
-    /// See [`LoopStats::connections_idle`].
-    pub connections_idle: u64,
-    /// See [`LoopStats::requests_total`].
-    pub requests_total: u64,
-    /// Responses by class, 1xx to 5xx.
-    pub responses_by_class: [u64; 5],
-    /// See [`LoopStats::bytes_received`].
-    pub bytes_received: u64,
-    /// See [`LoopStats::bytes_sent`].
-    pub bytes_sent: u64,
-    /// See [`LoopStats::loop_iterations`].
-    pub loop_iterations: u64,
-    /// See [`LoopStats::events_total`].
-    pub events_total: u64,
-}
-
-/// Sums the counters of all loops.
+/// Sums the counters of all loops (uptime and workers are the caller's).
 pub fn snapshot(loops: &[Arc<LoopStats>]) -> Snapshot {
-    let mut sum = Snapshot::default();
+    let mut sum = Snapshot {
+        workers: loops.len(),
+        ..Snapshot::default()
+    };
     for s in loops {
         sum.connections_accepted += s.connections_accepted.get();
         sum.connections_refused += s.connections_refused.get();

@@ -40,9 +40,17 @@ impl TestServer {
         TestServer::with_handler(config, Welcome)
     }
 
-    /// A server with `handler`.
+    /// A server with `handler` (cloned for each worker).
     pub fn with_handler<H: Handler + Clone>(config: Config, handler: H) -> TestServer {
-        let server = Server::bind(config, handler).expect("bind");
+        TestServer::with_factory(config, move |_| handler.clone())
+    }
+
+    /// A server whose handler for each worker `make` makes.
+    pub fn with_factory<H: Handler>(
+        config: Config,
+        make: impl FnMut(&ServerHandle) -> H,
+    ) -> TestServer {
+        let server = Server::bind_with(config, make).expect("bind");
         let addr = server.local_addr();
         let handle = server.handle();
         let thread = std::thread::spawn(move || server.run());

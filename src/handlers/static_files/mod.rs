@@ -43,8 +43,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// A handler that serves the files under one folder.
-#[derive(Clone, Debug)]
+/// A handler that serves the files under one folder. Each event loop
+/// needs its own (the cache is per loop): make them with
+/// [`for_another_loop`](StaticFiles::for_another_loop).
+#[derive(Debug)]
 pub struct StaticFiles {
     root: Arc<Path>,
     listing: bool,
@@ -67,6 +69,16 @@ impl StaticFiles {
             listing,
             cache: FileCache::default(),
         })
+    }
+
+    /// The same folder and options, with an empty cache of its own: the
+    /// handler of another event loop.
+    pub fn for_another_loop(&self) -> StaticFiles {
+        StaticFiles {
+            root: Arc::clone(&self.root),
+            listing: self.listing,
+            cache: FileCache::default(),
+        }
     }
 
     /// The canonical root.
@@ -232,4 +244,26 @@ fn serve_listing(
     res.header("Content-Type", "text/html; charset=utf-8")
         .set_body(html);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_loop_gets_the_same_folder_and_an_empty_cache() {
+        let dir = std::env::temp_dir();
+        let mut files = StaticFiles::new(&dir, true).unwrap();
+        files.cache.insert(
+            "/a",
+            b"x",
+            &Validators::of(&std::fs::metadata(&dir).unwrap()),
+            "text/plain",
+            Instant::now(),
+        );
+        let other = files.for_another_loop();
+        assert!(other.cache.fresh("/a", Instant::now()).is_none());
+        assert!(files.cache.fresh("/a", Instant::now()).is_some());
+        assert_eq!((other.root(), other.listing), (files.root(), true));
+    }
 }
