@@ -20,6 +20,8 @@
 //! others, within the same wake-up.
 
 pub mod core;
+#[cfg(test)]
+mod tests;
 
 use self::core::{Core, Tag, Want};
 use super::context::Context;
