@@ -48,21 +48,17 @@ impl SendFile for mio::net::TcpStream {
     }
 
     fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
-        use std::os::fd::AsRawFd;
-        let mut offset = libc::off_t::try_from(offset)
+        let offset = usize::try_from(offset)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))?;
-        // SAFETY: both descriptors are open for the duration of the call
-        // (we borrow their owners), `offset` is a live local the kernel
-        // updates, and sendfile touches no other memory of ours.
-        let sent =
-            unsafe { libc::sendfile(self.as_raw_fd(), file.as_raw_fd(), &mut offset, count) };
-        match sent {
-            -1 => Err(io::Error::last_os_error()),
-            0 if count > 0 => Err(io::Error::new(
+        let Some(count) = std::num::NonZeroUsize::new(count) else {
+            return Ok(0);
+        };
+        match socket2::SockRef::from(&*self).sendfile(file, offset, Some(count))? {
+            0 => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "file shrank while being sent",
             )),
-            n => Ok(n as usize),
+            n => Ok(n),
         }
     }
 }
