@@ -14,7 +14,7 @@
 //!                  ▼
 //!   accept (up to ACCEPTS_PER_TURN, unless paused by EMFILE)
 //!                  ▼
-//!   drive connections whose read budget ran out last time
+//!   drive the ready list (read budget ran out earlier, this wake-up or the last)
 //!                  ▼
 //!   expire deadlines (408, or close)
 //!                  ▼
@@ -32,7 +32,7 @@
 //! removed at once, a connection accepted later in the same batch could
 //! reuse its key, and a stale event for the old one, still further down the
 //! same batch, would be delivered to the new one. So a closed connection
-//! stays in the slab, marked `Closed` (events for it are ignored) until the
+//! stays in the slab, marked done (events for it are ignored) until the
 //! batch is over; dropping it then closes the socket, which also removes it
 //! from the epoll set (no `epoll_ctl(DEL)` needed).
 //!
