@@ -28,6 +28,7 @@ Options:
       --body-timeout DUR          longest pause allowed while receiving a body [default: 30s]
       --keep-alive-timeout DUR    idle time allowed between requests [default: 60s]
       --write-timeout DUR         longest pause allowed while the client does not read [default: 30s]
+      --handler-timeout DUR       time a handler may keep a request before a 504 [default: 30s]
       --shutdown-timeout DUR      on SIGINT/SIGTERM, time left to responses under way [default: 10s]
       --max-header-bytes N        request line plus header fields [default: 8192]
       --max-headers N             number of header fields [default: 100]
@@ -122,6 +123,9 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             }
             Long("write-timeout") => {
                 config.write_timeout = value(&mut parser, "--write-timeout", duration)?;
+            }
+            Long("handler-timeout") => {
+                config.handler_timeout = value(&mut parser, "--handler-timeout", duration)?;
             }
             Long("shutdown-timeout") => {
                 config.shutdown_timeout = value(&mut parser, "--shutdown-timeout", duration)?;

@@ -21,6 +21,9 @@ pub struct Config {
     pub keep_alive_timeout: Duration,
     /// Longest pause allowed while the client is not reading our response.
     pub write_timeout: Duration,
+    /// How long a handler may keep a request before it is answered 504
+    /// (and how long a stream may stall).
+    pub handler_timeout: Duration,
     /// On shutdown, how long in-flight responses may take.
     pub shutdown_timeout: Duration,
     /// Most bytes of request line plus header fields.
@@ -46,6 +49,7 @@ impl Default for Config {
             body_timeout: Duration::from_secs(30),
             keep_alive_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),
+            handler_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(10),
             max_header_bytes: 8192,
             max_headers: 100,

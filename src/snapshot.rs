@@ -24,6 +24,10 @@ pub struct Snapshot {
     pub connections_writing: u64,
     /// See `LoopStats::connections_idle` (summed over loops).
     pub connections_idle: u64,
+    /// See `LoopStats::connections_waiting` (summed over loops).
+    pub connections_waiting: u64,
+    /// See `LoopStats::connections_streaming` (summed over loops).
+    pub connections_streaming: u64,
     /// See `LoopStats::requests_total` (summed over loops).
     pub requests_total: u64,
     /// Responses by class, 1xx to 5xx.

@@ -242,3 +242,49 @@ fn parse_size_line(line: &[u8]) -> Result<u64, RequestError> {
     }
     Ok(size)
 }
+
+/// The last chunk and an empty trailer section: the end of a chunked body.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// Appends `data` as one chunk (size line, data, CRLF). Empty data would
+/// end the body, so it appends nothing.
+pub fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    let mut n = data.len();
+    while n > 0 {
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[n % 16];
+        n /= 16;
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_chunks_decode_back() {
+        let mut wire = Vec::new();
+        for piece in [&b"hello"[..], b"", &[7u8; 300][..]] {
+            encode_chunk(&mut wire, piece);
+        }
+        wire.extend_from_slice(LAST_CHUNK);
+        assert!(wire.starts_with(b"5\r\nhello\r\n12c\r\n"));
+        let mut decoder = ChunkedDecoder::new(ChunkedLimits {
+            max_body: 1 << 20,
+            max_line: 100,
+            max_trailers: 10,
+        });
+        let done = decoder.decode(&mut wire).unwrap();
+        assert!(done.done);
+        assert_eq!(decoder.decoded_len(), 305);
+    }
+}

@@ -7,6 +7,7 @@ pub mod decode;
 mod error;
 pub mod exchange;
 pub mod framing;
+pub mod late;
 pub mod parse;
 mod request;
 mod response;
@@ -15,7 +16,7 @@ mod status;
 pub use error::RequestError;
 pub use parse::Version;
 pub use request::Request;
-pub use response::{Body, ConnectionHeader, FileBody, Response, INLINE_BODY_MAX};
+pub use response::{Body, ConnectionHeader, FileBody, Response, StreamLength, INLINE_BODY_MAX};
 pub use status::Status;
 
 /// Appends `n` in decimal, without allocating.

@@ -12,7 +12,10 @@
 //! with `writev`.
 
 use super::date::DateCache;
+use super::late::{Binding, BodySender, Deferral, Later, Outbox, Producer, StreamShared, Ticket};
 use super::{write_decimal, Status};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Bodies up to this size are copied into the output buffer after the head;
 /// larger ones are written from where they are.
@@ -118,6 +121,25 @@ pub struct Response {
     body: Body,
     close: bool,
     misuse: Option<&'static str>,
+    /// The loop's inbox, for answers that come later (set once per loop).
+    outbox: Option<Arc<dyn Outbox>>,
+    /// The request this response is for, while a handler builds it.
+    ticket: Ticket,
+    /// Set when the handler keeps the request or streams the body.
+    deferral: Option<Deferral>,
+    /// The declared length of a streamed body.
+    stream_length: Option<u64>,
+}
+
+/// How the length of a streamed body is told to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamLength {
+    /// `Content-Length`, declared by the handler.
+    Known(u64),
+    /// `Transfer-Encoding: chunked` (HTTP/1.1).
+    Chunked,
+    /// No length: the body ends when the connection closes (HTTP/1.0).
+    UntilClose,
 }
 
 impl Default for Status {
@@ -216,6 +238,93 @@ impl Response {
         self.error(status)
     }
 
+    /// Keeps the request, to be answered later from any thread with the
+    /// returned [`Later`] (see [`late`](super::late)). What is set on this
+    /// response is dropped. Only inside a handler called by the server.
+    pub fn later(&mut self) -> Later {
+        let cancelled = Arc::default();
+        self.deferral = Some(Deferral::Later(Arc::clone(&cancelled)));
+        Later::new(self.bound(), cancelled)
+    }
+
+    /// Answers after `delay`, with what `answer` sets on the response then,
+    /// on the loop's thread (a timer of the loop: no thread waits). The
+    /// handler timeout does not apply: the delay is the handler's word.
+    pub fn answer_after(
+        &mut self,
+        delay: Duration,
+        answer: impl FnOnce(&mut Response) + Send + 'static,
+    ) -> &mut Response {
+        self.deferral = Some(Deferral::After(delay, Box::new(answer)));
+        self
+    }
+
+    /// Sends this response's status and fields now and streams its body
+    /// from the returned sender, which any thread may use.
+    pub fn stream(&mut self) -> BodySender {
+        let shared = Arc::new(StreamShared::default());
+        self.deferral = Some(Deferral::Channel(Arc::clone(&shared)));
+        BodySender::new(shared, self.bound())
+    }
+
+    /// Sends this response's status and fields now and streams its body
+    /// from `producer`, asked for each piece on the loop's thread.
+    pub fn stream_with(&mut self, producer: impl Producer) -> &mut Response {
+        self.deferral = Some(Deferral::Producer(Box::new(producer)));
+        self
+    }
+
+    /// Declares the length of a streamed body: it is sent with
+    /// `Content-Length` instead of chunked, and a stream that ends short of
+    /// it is cut off.
+    pub fn stream_length(&mut self, len: u64) -> &mut Response {
+        self.stream_length = Some(len);
+        self
+    }
+
+    fn bound(&self) -> Binding {
+        match &self.outbox {
+            Some(outbox) => Binding {
+                outbox: Arc::clone(outbox),
+                ticket: self.ticket,
+            },
+            None => panic!("Response::later and ::stream only inside a handler the server calls"),
+        }
+    }
+
+    /// Where this loop's late answers go.
+    pub(crate) fn attach(&mut self, outbox: Arc<dyn Outbox>) {
+        self.outbox = Some(outbox);
+    }
+
+    /// Ties the response to the request the loop is about to hand over.
+    pub(crate) fn set_ticket(&mut self, ticket: Ticket) {
+        self.ticket = ticket;
+    }
+
+    /// Whether the handler said `Content-Type: text/event-stream`: an
+    /// open-ended stream (Server-Sent Events).
+    pub(crate) fn is_event_stream(&self) -> bool {
+        self.headers.split(|&b| b == b'\n').any(|line| {
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                return false;
+            };
+            let (name, value) = (&line[..colon], &line[colon + 1..]);
+            name.eq_ignore_ascii_case(b"content-type")
+                && value.trim_ascii().starts_with(b"text/event-stream")
+        })
+    }
+
+    /// What the handler deferred, if it did.
+    pub(crate) fn take_deferral(&mut self) -> Option<Deferral> {
+        self.deferral.take()
+    }
+
+    /// The declared length of a streamed body.
+    pub(crate) fn declared_stream_length(&self) -> Option<u64> {
+        self.stream_length
+    }
+
     /// Whether the handler asked to close the connection.
     pub(crate) fn wants_close(&self) -> bool {
         self.close
@@ -233,6 +342,8 @@ impl Response {
         self.body = Body::Empty;
         self.close = false;
         self.misuse = None;
+        self.deferral = None;
+        self.stream_length = None;
     }
 
     /// Length of the body the client will receive: none for HEAD and for
@@ -258,6 +369,36 @@ impl Response {
             write_decimal(out, self.body.len());
             out.extend_from_slice(b"\r\n");
         }
+        self.encode_rest(out, connection);
+    }
+
+    /// The head of a streamed body, whose length is told as `length`.
+    pub fn encode_stream_head(
+        &self,
+        out: &mut Vec<u8>,
+        date: &DateCache,
+        connection: ConnectionHeader,
+        length: StreamLength,
+    ) {
+        self.status.write_head_start(out);
+        match length {
+            _ if self.status.forbids_body() => out.extend_from_slice(date.line()),
+            StreamLength::Known(len) => {
+                out.extend_from_slice(date.line_then_content_length());
+                write_decimal(out, len);
+                out.extend_from_slice(b"\r\n");
+            }
+            StreamLength::Chunked => {
+                out.extend_from_slice(date.line());
+                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+            }
+            StreamLength::UntilClose => out.extend_from_slice(date.line()),
+        }
+        self.encode_rest(out, connection);
+    }
+
+    /// `Connection`, the handler's fields, and the final CRLF.
+    fn encode_rest(&self, out: &mut Vec<u8>, connection: ConnectionHeader) {
         match connection {
             ConnectionHeader::Omit => {}
             ConnectionHeader::Close => out.extend_from_slice(b"Connection: close\r\n"),

@@ -7,6 +7,7 @@
 //! is per connection, which keeps a connection small.
 
 use super::buffer::BufferPool;
+use super::inbox::Inbox;
 use super::stats::LoopStats;
 use crate::http::chunked::ChunkedLimits;
 use crate::http::date::DateCache;
@@ -58,6 +59,13 @@ pub struct Context<H> {
     pub handler: H,
     /// The response the handler fills in, reused for every request.
     pub response: Response,
+    /// Where late answers for this loop arrive.
+    pub inbox: Arc<Inbox>,
+    /// The number the next deferred request gets (see `http::late::Ticket`).
+    pub next_ticket: u32,
+    /// The loop's clock: milliseconds since it started, read once per
+    /// wake-up.
+    pub now: u64,
     /// Header spans of the head being parsed, reused for every request.
     pub headers: Vec<HeaderSpan>,
     /// Buffers for connections that have bytes in flight.

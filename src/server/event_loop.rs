@@ -59,11 +59,14 @@ use super::stats::{LoopStats, Phase};
 use super::timers::{HasTimer, TimerKind, Timers};
 use super::Shared;
 use crate::handlers::Handler;
+use crate::http::late::{LateEvent, Ticket};
 use log::{debug, error, info, trace, warn};
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -80,6 +83,9 @@ pub const ACCEPTS_PER_TURN: usize = 128;
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
 /// The longest a lingering close lasts.
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long an open-ended stream may stay silent before a comment line is
+/// sent, so that a client that vanished is found by the write timeout.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
 const EVENTS_CAPACITY: usize = 1024;
 /// Slab capacity kept when the last connection closes (untouched capacity
@@ -97,6 +103,12 @@ pub struct EventLoop<H> {
     ready: Vec<usize>,
     ready_now: Vec<usize>,
     timers: Timers,
+    /// Timers that handlers asked for (`answer_after`, a producer's
+    /// `After`): any length, so a heap, `(at, key, ticket number)`;
+    /// entries that no longer match their connection are skipped.
+    wakeups: BinaryHeap<Reverse<(u64, u32, u32)>>,
+    /// Late answers taken from the inbox, handled in a batch.
+    late: Vec<(Ticket, LateEvent)>,
     now: u64,
     cx: Context<H>,
     max_connections: usize,
@@ -126,6 +138,8 @@ impl<H: Handler> EventLoop<H> {
                 config.keep_alive_timeout,
                 config.write_timeout,
                 LINGER_TIMEOUT,
+                config.handler_timeout,
+                HEARTBEAT,
             ],
         );
         Ok(EventLoop {
@@ -138,6 +152,8 @@ impl<H: Handler> EventLoop<H> {
             ready: Vec::new(),
             ready_now: Vec::new(),
             timers,
+            wakeups: BinaryHeap::new(),
+            late: Vec::new(),
             now: 0,
             cx,
             max_connections: config.max_connections,
@@ -183,6 +199,7 @@ impl<H: Handler> EventLoop<H> {
 
     fn tick(&mut self) {
         self.now = self.timers.millis(Instant::now());
+        self.cx.now = self.now;
         self.cx.date.update(SystemTime::now());
         self.stats().loop_iterations.add(1);
         if self.accept_resume.is_some_and(|at| at <= self.now) {
@@ -199,6 +216,7 @@ impl<H: Handler> EventLoop<H> {
         }
         let deadlines = [
             self.timers.next_deadline(&mut self.conns),
+            self.wakeups.peek().map(|Reverse((at, _, _))| *at),
             self.accept_resume,
             self.shutdown_deadline,
         ];
@@ -267,10 +285,13 @@ impl<H: Handler> EventLoop<H> {
             self.cx.stats.phase(phase).add(1);
             conn.phase = phase;
         }
+        if let Some((at, id)) = conn.wake_request() {
+            self.wakeups.push(Reverse((at, key as u32, id)));
+        }
         let want = conn.timer_kind();
         let progress = match want {
             Some(TimerKind::Body) => drive.read,
-            Some(TimerKind::Write) => drive.wrote,
+            Some(TimerKind::Write | TimerKind::Heartbeat) => drive.wrote,
             // A new head, or a new idle spell, starts after each answer.
             Some(TimerKind::Header | TimerKind::KeepAlive) => drive.requests > 0,
             _ => false,
@@ -397,18 +418,59 @@ impl<H: Handler> EventLoop<H> {
         while let Some((key, kind)) = self.timers.pop_expired(&mut self.conns, self.now) {
             let conn = &mut self.conns[key];
             debug!("{}: {kind:?} deadline passed", conn.tag());
-            if kind == TimerKind::Header && conn.header_timeout(&mut self.cx) {
-                self.drive(key);
-            } else {
-                self.close(key);
+            match kind {
+                TimerKind::Header if conn.header_timeout(&mut self.cx) => self.drive(key),
+                TimerKind::Handler => {
+                    conn.handler_timeout(&mut self.cx);
+                    self.drive(key);
+                }
+                TimerKind::Heartbeat => {
+                    conn.heartbeat(&mut self.cx);
+                    self.drive(key);
+                }
+                _ => self.close(key),
             }
         }
+        while let Some(&Reverse((at, key, id))) = self.wakeups.peek() {
+            if at > self.now {
+                break;
+            }
+            self.wakeups.pop();
+            let key = key as usize;
+            let woken = match self.conns.get_mut(key) {
+                Some(conn) if !conn.is_closed() => conn.wake(&mut self.cx, id),
+                _ => false,
+            };
+            if woken {
+                self.drive(key);
+            }
+        }
+    }
+
+    /// Delivers what other threads sent: late answers and stream notices,
+    /// each to the connection and request its ticket names (or to nothing,
+    /// if that request is over).
+    fn deliver_late(&mut self) {
+        self.cx.inbox.take(&mut self.late);
+        let mut late = std::mem::take(&mut self.late);
+        for (ticket, event) in late.drain(..) {
+            let key = ticket.key as usize;
+            let taken = match self.conns.get_mut(key) {
+                Some(conn) if !conn.is_closed() => conn.late(&mut self.cx, ticket.id, event),
+                _ => false,
+            };
+            if taken {
+                self.drive(key);
+            }
+        }
+        self.late = late;
     }
 
     fn on_wake(&mut self) {
         if self.shared.shutdown.load(Ordering::Acquire) && self.shutdown_deadline.is_none() {
             self.begin_shutdown();
         }
+        self.deliver_late();
     }
 
     /// Stops accepting at once, closes idle connections, and lets the
@@ -431,6 +493,13 @@ impl<H: Handler> EventLoop<H> {
             .collect();
         for key in idle {
             self.close(key);
+        }
+        let open: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in open {
+            if !self.conns[key].is_closed() {
+                self.conns[key].end_open_stream(&mut self.cx);
+                self.drive(key);
+            }
         }
     }
 

@@ -21,6 +21,7 @@ mod buffer;
 mod connection;
 mod context;
 mod event_loop;
+mod inbox;
 mod listener;
 mod output;
 pub mod rlimit;
@@ -34,6 +35,7 @@ use crate::snapshot::Snapshot;
 use crate::Config;
 use context::{Context, Limits};
 use event_loop::{EventLoop, WAKER};
+use inbox::Inbox;
 use mio::{Poll, Waker};
 use stats::LoopStats;
 use std::io;
@@ -47,7 +49,7 @@ use std::time::Instant;
 pub(crate) struct Shared {
     config: Config,
     shutdown: AtomicBool,
-    wakers: Vec<Waker>,
+    inboxes: Vec<Arc<Inbox>>,
     stats: Vec<Arc<LoopStats>>,
     started: Instant,
 }
@@ -90,17 +92,17 @@ impl<H: Handler> Server<H> {
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listeners[0].local_addr()?;
         let mut polls = Vec::with_capacity(listeners.len());
-        let mut wakers = Vec::with_capacity(listeners.len());
+        let mut inboxes = Vec::with_capacity(listeners.len());
         for _ in &listeners {
             let poll = Poll::new()?;
-            wakers.push(Waker::new(poll.registry(), WAKER)?);
+            inboxes.push(Arc::new(Inbox::new(Waker::new(poll.registry(), WAKER)?)));
             polls.push(poll);
         }
         let stats = (0..polls.len()).map(|_| Arc::default()).collect();
         let shared = Arc::new(Shared {
             config,
             shutdown: AtomicBool::new(false),
-            wakers,
+            inboxes,
             stats,
             started: Instant::now(),
         });
@@ -110,9 +112,15 @@ impl<H: Handler> Server<H> {
         let limits = Limits::new(&shared.config);
         let mut loops = Vec::with_capacity(polls.len());
         for (index, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
+            let inbox = Arc::clone(&shared.inboxes[index]);
+            let mut response = Response::new();
+            response.attach(inbox.clone());
             let cx = Context {
                 handler: make(&handle),
-                response: Response::new(),
+                response,
+                inbox,
+                next_ticket: 0,
+                now: 0,
                 headers: Vec::new(),
                 pool: Default::default(),
                 date: Default::default(),
@@ -190,10 +198,8 @@ impl ServerHandle {
     /// the loops are done.
     pub fn shutdown(&self) {
         self.shared.shutdown.store(true, Ordering::Release);
-        for waker in &self.shared.wakers {
-            if let Err(e) = waker.wake() {
-                log::error!("waking an event loop: {e}");
-            }
+        for inbox in &self.shared.inboxes {
+            inbox.wake();
         }
     }
 

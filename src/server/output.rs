@@ -9,8 +9,9 @@
 
 use super::buffer::BufferPool;
 use super::sendfile::SendFile;
+use crate::http::chunked::encode_chunk;
 use crate::http::date::DateCache;
-use crate::http::{Body, ConnectionHeader, FileBody, Response, INLINE_BODY_MAX};
+use crate::http::{Body, ConnectionHeader, FileBody, Response, StreamLength, INLINE_BODY_MAX};
 use std::io::{self, IoSlice};
 
 /// The most bytes one `sendfile` is asked for; the socket takes what fits.
@@ -106,9 +107,27 @@ impl Output {
         self.buf.get_or_insert_with(|| pool.output())
     }
 
-    /// Queues raw bytes (an interim `100 Continue`).
+    /// Queues raw bytes (an interim `100 Continue`, the end of a chunked
+    /// body, a piece of a body whose length was declared).
     pub fn push_bytes(&mut self, bytes: &[u8], pool: &mut BufferPool) {
         self.buf(pool).extend_from_slice(bytes);
+    }
+
+    /// Queues one piece of a chunked body, framed.
+    pub fn push_chunk(&mut self, piece: &[u8], pool: &mut BufferPool) {
+        encode_chunk(self.buf(pool), piece);
+    }
+
+    /// Queues the head of a streamed body; the body follows piece by piece.
+    pub fn push_stream_head(
+        &mut self,
+        response: &Response,
+        date: &DateCache,
+        connection: ConnectionHeader,
+        length: StreamLength,
+        pool: &mut BufferPool,
+    ) {
+        response.encode_stream_head(self.buf(pool), date, connection, length);
     }
 
     /// Queues `response`, taking its body; returns the body bytes that

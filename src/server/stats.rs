@@ -41,6 +41,10 @@ pub enum Phase {
     Writing,
     /// Waiting for the next request.
     Idle,
+    /// Waiting for a late answer to a kept request.
+    Waiting,
+    /// Streaming a body.
+    Streaming,
 }
 
 /// The counters of one event loop.
@@ -58,6 +62,10 @@ pub struct LoopStats {
     pub connections_writing: Counter,
     /// Open connections waiting for a request.
     pub connections_idle: Counter,
+    /// Open connections waiting for a late answer.
+    pub connections_waiting: Counter,
+    /// Open connections streaming a body.
+    pub connections_streaming: Counter,
     /// Requests answered (including error responses).
     pub requests_total: Counter,
     /// Responses by class: index 0 for 1xx ... 4 for 5xx.
@@ -79,6 +87,8 @@ impl LoopStats {
             Phase::Reading => &self.connections_reading,
             Phase::Writing => &self.connections_writing,
             Phase::Idle => &self.connections_idle,
+            Phase::Waiting => &self.connections_waiting,
+            Phase::Streaming => &self.connections_streaming,
         }
     }
 
@@ -107,6 +117,8 @@ pub fn snapshot(loops: &[Arc<LoopStats>]) -> Snapshot {
         sum.connections_reading += s.connections_reading.get();
         sum.connections_writing += s.connections_writing.get();
         sum.connections_idle += s.connections_idle.get();
+        sum.connections_waiting += s.connections_waiting.get();
+        sum.connections_streaming += s.connections_streaming.get();
         sum.requests_total += s.requests_total.get();
         for (total, class) in sum.responses_by_class.iter_mut().zip(&s.responses_by_class) {
             *total += class.get();

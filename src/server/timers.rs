@@ -30,9 +30,14 @@ pub enum TimerKind {
     Write,
     /// A lingering close ends then.
     Linger,
+    /// A kept request is answered 504 then, and a stalled stream is cut.
+    Handler,
+    /// An open-ended stream (Server-Sent Events) with nothing to send
+    /// sends a comment line then (reset by every write).
+    Heartbeat,
 }
 
-const KINDS: usize = 5;
+const KINDS: usize = 7;
 const NIL: u32 = u32::MAX;
 
 impl TimerKind {
@@ -188,7 +193,15 @@ mod tests {
         let ms = Duration::from_millis;
         Timers::new(
             Instant::now(),
-            [ms(100), ms(300), ms(1000), ms(200), ms(50)],
+            [
+                ms(100),
+                ms(300),
+                ms(1000),
+                ms(200),
+                ms(50),
+                ms(400),
+                ms(500),
+            ],
         )
     }
 

@@ -50,18 +50,30 @@ use super::super::output::Output;
 use super::super::stats::Phase;
 use super::super::timers::TimerKind;
 use crate::handlers::Handler;
+use crate::http::chunked::LAST_CHUNK;
 use crate::http::decode::BodyDecoder;
 use crate::http::exchange;
 use crate::http::framing::{framing, Framing};
+use crate::http::late::{
+    AfterFn, Deferral, LateEvent, Produced, Producer, StreamShared, Taken, Ticket,
+};
 use crate::http::parse::{
     find_head_end, leading_empty_lines, oversize_error, parse_head, parse_head_prefix, Head,
 };
-use crate::http::{ConnectionHeader, Request, RequestError, Response, Status};
+use crate::http::{
+    ConnectionHeader, Request, RequestError, Response, Status, StreamLength, Version,
+};
 use log::{debug, error, trace};
 use std::fmt;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The comment line an open-ended stream sends when it has been silent
+/// for [`HEARTBEAT`](super::super::event_loop::HEARTBEAT).
+const HEARTBEAT_LINE: &[u8] = b": keep-alive\n\n";
 
 /// A lingering close gives up after discarding this much.
 pub const LINGER_MAX_BYTES: usize = 1 << 20;
@@ -131,6 +143,147 @@ enum Closing {
     Done,
 }
 
+/// What the connection is sending: responses as they are made, or one that
+/// comes later or piece by piece, which holds back the requests behind it
+/// (pipelined answers keep request order).
+#[derive(Debug, Default)]
+enum Writing {
+    /// Each response is queued as the handler makes it.
+    #[default]
+    Ready,
+    /// The handler kept the request; its answer comes later.
+    Waiting(Box<Waiting>),
+    /// The head is queued; the body comes piece by piece.
+    Streaming(Box<Streaming>),
+}
+
+/// What a response that is not queued yet must remember of its request.
+#[derive(Clone, Copy, Debug)]
+struct Exchange {
+    /// The request's ticket number: only an answer with it is taken.
+    id: u32,
+    head_only: bool,
+    version: Version,
+    /// The client's wish (`framing.keep_alive`).
+    keep_alive: bool,
+}
+
+/// A request kept by its handler.
+struct Waiting {
+    exchange: Exchange,
+    until: Until,
+}
+
+/// What a kept request waits for.
+enum Until {
+    /// An answer from another thread, within the handler timeout; the flag
+    /// tells the producer when the answer is no longer wanted.
+    Thread(Arc<AtomicBool>),
+    /// A timer of the loop, at `at` (loop milliseconds).
+    Timer {
+        at: u64,
+        armed: bool,
+        answer: AfterFn,
+    },
+}
+
+impl Drop for Waiting {
+    /// However the wait ends (answered, timed out, the client gone), the
+    /// producer may stop.
+    fn drop(&mut self) {
+        if let Until::Thread(cancelled) = &self.until {
+            cancelled.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl fmt::Debug for Waiting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let until = match self.until {
+            Until::Thread(_) => "thread",
+            Until::Timer { .. } => "timer",
+        };
+        write!(f, "Waiting({}, {until})", self.exchange.id)
+    }
+}
+
+/// A body being streamed.
+struct Streaming {
+    exchange: Exchange,
+    connection: ConnectionHeader,
+    length: StreamLength,
+    /// Bytes still owed, for a declared length.
+    left: u64,
+    /// An open-ended stream: heartbeats when silent, ended at shutdown.
+    open_ended: bool,
+    source: Source,
+}
+
+/// Where the pieces come from.
+enum Source {
+    /// A `BodySender` on any thread.
+    Channel(Arc<StreamShared>),
+    /// A `Producer` on this loop; `at`: asked again then.
+    Producer {
+        producer: Box<dyn Producer>,
+        at: Option<u64>,
+        armed: bool,
+    },
+}
+
+impl Drop for Streaming {
+    /// The connection takes nothing more: a producer on another thread is
+    /// told (a loop producer is simply dropped).
+    fn drop(&mut self) {
+        if let Source::Channel(shared) = &self.source {
+            shared.close();
+        }
+    }
+}
+
+impl fmt::Debug for Streaming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Streaming({}, {:?})", self.exchange.id, self.length)
+    }
+}
+
+impl Streaming {
+    /// Queues one piece as its framing requires; `false` when the piece
+    /// would overrun a declared length.
+    fn send(
+        &mut self,
+        output: &mut Output,
+        piece: &[u8],
+        pool: &mut super::super::buffer::BufferPool,
+    ) -> bool {
+        match self.length {
+            StreamLength::Chunked => output.push_chunk(piece, pool),
+            StreamLength::Known(_) => {
+                let Some(left) = self.left.checked_sub(piece.len() as u64) else {
+                    return false;
+                };
+                self.left = left;
+                output.push_bytes(piece, pool);
+            }
+            StreamLength::UntilClose => output.push_bytes(piece, pool),
+        }
+        true
+    }
+}
+
+/// Loop milliseconds in `d`, rounded up so a timer never fires early.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
+}
+
+/// What the next step of a stream is.
+enum Next {
+    Piece(crate::http::late::Piece),
+    Wait,
+    End,
+    Fail,
+}
+
 /// What the core wants from the socket now (writing its output is
 /// implied whenever there is output).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +315,7 @@ enum Step {
 pub struct Core {
     tag: Tag,
     state: State,
+    writing: Writing,
     input: Option<Input>,
     output: Output,
 }
@@ -172,6 +326,7 @@ impl Core {
         Core {
             tag,
             state: State::Open(Reading::Fresh),
+            writing: Writing::Ready,
             input: None,
             output: Output::default(),
         }
@@ -190,6 +345,7 @@ impl Core {
     /// Whether nothing is under way: no request started, nothing to send.
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::Open(Reading::Fresh | Reading::Idle))
+            && matches!(self.writing, Writing::Ready)
             && self.input.is_none()
             && self.output.is_empty()
     }
@@ -208,7 +364,16 @@ impl Core {
 
     /// The phase the gauges should count.
     pub fn phase(&self) -> Phase {
-        match &self.state {
+        match (&self.state, &self.writing) {
+            (State::Closing(_), _) => Phase::Writing,
+            (_, Writing::Waiting(_)) => Phase::Waiting,
+            (_, Writing::Streaming(_)) => Phase::Streaming,
+            (state, Writing::Ready) => self.exchange_phase(state),
+        }
+    }
+
+    fn exchange_phase(&self, state: &State) -> Phase {
+        match state {
             _ if !self.output.is_empty() => Phase::Writing,
             State::Open(r) | State::InputEnded(r) => match r {
                 Reading::Fresh | Reading::Idle => Phase::Idle,
@@ -226,11 +391,54 @@ impl Core {
             State::Closing(Closing::Linger { .. }) => Some(TimerKind::Linger),
             _ if !self.output.is_empty() => Some(TimerKind::Write),
             State::Closing(Closing::Flush { .. }) => Some(TimerKind::Write),
+            _ if !matches!(self.writing, Writing::Ready) => self.writing_timer(),
             State::Open(r) | State::InputEnded(r) => Some(match r {
                 Reading::Fresh | Reading::Head { .. } => TimerKind::Header,
                 Reading::Idle => TimerKind::KeepAlive,
                 Reading::Body(_) => TimerKind::Body,
             }),
+        }
+    }
+
+    /// The deadline of a kept request or a stream with nothing to write:
+    /// loop timers (`wake_request`) are not in the timer lists.
+    fn writing_timer(&self) -> Option<TimerKind> {
+        match &self.writing {
+            Writing::Waiting(waiting) => match waiting.until {
+                Until::Thread(_) => Some(TimerKind::Handler),
+                Until::Timer { .. } => None,
+            },
+            Writing::Streaming(s) if s.open_ended => Some(TimerKind::Heartbeat),
+            Writing::Streaming(s) => match s.source {
+                Source::Channel(_) => Some(TimerKind::Handler),
+                Source::Producer { .. } => None,
+            },
+            Writing::Ready => None,
+        }
+    }
+
+    /// A loop timer to arm, once: `(at, ticket number)`.
+    pub fn wake_request(&mut self) -> Option<(u64, u32)> {
+        match &mut self.writing {
+            Writing::Waiting(waiting) => match &mut waiting.until {
+                Until::Timer { at, armed, .. } if !*armed => {
+                    *armed = true;
+                    Some((*at, waiting.exchange.id))
+                }
+                _ => None,
+            },
+            Writing::Streaming(s) => match &mut s.source {
+                Source::Producer {
+                    at: Some(at),
+                    armed,
+                    ..
+                } if !*armed => {
+                    *armed = true;
+                    Some((*at, s.exchange.id))
+                }
+                _ => None,
+            },
+            Writing::Ready => None,
         }
     }
 
@@ -240,6 +448,12 @@ impl Core {
     pub fn want(&self, readable: bool) -> Want {
         match &self.state {
             State::Open(_) if self.output.is_blocked() => Want::Nothing,
+            // Behind a late answer or a stream, requests wait unparsed: read
+            // only until some arrive (a reset or the end of input is still
+            // seen), so the input stays bounded.
+            State::Open(_) if !matches!(self.writing, Writing::Ready) && self.input.is_some() => {
+                Want::Nothing
+            }
             State::Open(_) => Want::Read,
             State::InputEnded(_) => Want::Nothing,
             State::Closing(Closing::Flush { .. }) if !self.output.is_empty() => Want::Nothing,
@@ -312,12 +526,13 @@ impl Core {
     pub fn process<H: Handler, P: Peer>(&mut self, cx: &mut Context<H>, peer: &P) -> u32 {
         let mut answered = 0;
         while !self.output.is_blocked() {
-            let step = match &self.state {
-                State::Open(Reading::Body(_)) | State::InputEnded(Reading::Body(_)) => {
+            let step = match (&self.state, &self.writing) {
+                (State::Closing(_), _) | (_, Writing::Waiting(_)) => break,
+                (_, Writing::Streaming(_)) => self.pump(cx, peer),
+                (State::Open(Reading::Body(_)) | State::InputEnded(Reading::Body(_)), _) => {
                     self.body(cx, peer)
                 }
-                State::Open(_) | State::InputEnded(_) => self.head(cx, peer),
-                State::Closing(_) => break,
+                (State::Open(_) | State::InputEnded(_), _) => self.head(cx, peer),
             };
             match step {
                 Step::Answered => answered += 1,
@@ -332,6 +547,351 @@ impl Core {
     /// Once the output is written: give its buffer back.
     pub fn flushed<H>(&mut self, cx: &mut Context<H>) {
         self.output.recycle(&mut cx.pool);
+    }
+
+    /// Something arrived for ticket `id` of this connection (another
+    /// thread answered, dropped its `Later`, or fed a stream). Returns
+    /// whether the connection has work to do now.
+    pub fn late<H, P: Peer>(
+        &mut self,
+        cx: &mut Context<H>,
+        id: u32,
+        event: LateEvent,
+        peer: &P,
+    ) -> bool {
+        match (event, &self.writing) {
+            (LateEvent::StreamReady, Writing::Streaming(s)) => s.exchange.id == id,
+            (LateEvent::Answer(res), Writing::Waiting(w)) if w.exchange.id == id => {
+                let exchange = w.exchange;
+                self.answer_later(cx, exchange, res, peer);
+                true
+            }
+            (LateEvent::Dropped, Writing::Waiting(w)) if w.exchange.id == id => {
+                error!(
+                    "{}: a kept request was dropped unanswered; answering 500",
+                    self.tag
+                );
+                let exchange = w.exchange;
+                self.answer_with(cx, exchange, Status::INTERNAL_SERVER_ERROR, peer);
+                true
+            }
+            // For a request answered (or timed out) already, or a
+            // connection that reused the key: nothing of ours.
+            _ => false,
+        }
+    }
+
+    /// A loop timer fired for ticket `id`. Returns whether the connection
+    /// has work to do now.
+    pub fn wake<H, P: Peer>(&mut self, cx: &mut Context<H>, id: u32, peer: &P) -> bool {
+        match &mut self.writing {
+            Writing::Waiting(w) if w.exchange.id == id => {
+                let exchange = w.exchange;
+                let Writing::Waiting(mut waiting) = std::mem::take(&mut self.writing) else {
+                    return false;
+                };
+                let Until::Timer { answer, .. } =
+                    std::mem::replace(&mut waiting.until, Until::Thread(Arc::default()))
+                else {
+                    return false;
+                };
+                cx.response.set_ticket(Ticket {
+                    key: self.tag.key,
+                    id,
+                });
+                guarded(None, &mut cx.response, answer);
+                match cx.response.take_deferral() {
+                    Some(deferral) => self.defer(cx, exchange, deferral, peer),
+                    None => self.queue_late(cx, exchange, peer),
+                }
+                true
+            }
+            Writing::Streaming(s) if s.exchange.id == id => match &mut s.source {
+                Source::Producer { at, armed, .. } if at.is_some() => {
+                    (*at, *armed) = (None, false);
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The handler timeout passed: a kept request is answered 504 (its
+    /// producer sees it cancelled), a stalled stream is cut off.
+    pub fn handler_timeout<H, P: Peer>(&mut self, cx: &mut Context<H>, peer: &P) {
+        match &self.writing {
+            Writing::Waiting(w) => {
+                let exchange = w.exchange;
+                debug!("{}: the handler did not answer in time", self.tag);
+                self.answer_with(cx, exchange, Status::GATEWAY_TIMEOUT, peer);
+            }
+            Writing::Streaming(_) => {
+                debug!("{}: the stream stalled", self.tag);
+                self.abandon_stream(cx);
+            }
+            Writing::Ready => {}
+        }
+    }
+
+    /// An open-ended stream was silent for the heartbeat interval.
+    pub fn heartbeat<H>(&mut self, cx: &mut Context<H>) {
+        if let Writing::Streaming(s) = &self.writing {
+            if s.open_ended && self.output.is_empty() {
+                self.output.push_chunk(HEARTBEAT_LINE, &mut cx.pool);
+            }
+        }
+    }
+
+    /// At shutdown: an open-ended stream ends now, with its terminating
+    /// chunk; other streams and late answers may finish.
+    pub fn end_open_stream<H>(&mut self, cx: &mut Context<H>) {
+        if matches!(&self.writing, Writing::Streaming(s) if s.open_ended) {
+            self.end_stream(cx);
+        }
+    }
+
+    /// The handler kept the request (or its late answer streams): wait or
+    /// stream accordingly.
+    fn defer<H, P: Peer>(
+        &mut self,
+        cx: &mut Context<H>,
+        exchange: Exchange,
+        deferral: Deferral,
+        peer: &P,
+    ) {
+        let until = match deferral {
+            Deferral::Later(cancelled) => Until::Thread(cancelled),
+            Deferral::After(delay, answer) => Until::Timer {
+                at: cx.now.saturating_add(millis(delay)),
+                armed: false,
+                answer,
+            },
+            Deferral::Channel(shared) => {
+                return self.start_stream(cx, exchange, Source::Channel(shared), peer)
+            }
+            Deferral::Producer(producer) => {
+                let source = Source::Producer {
+                    producer,
+                    at: None,
+                    armed: false,
+                };
+                return self.start_stream(cx, exchange, source, peer);
+            }
+        };
+        self.writing = Writing::Waiting(Box::new(Waiting { exchange, until }));
+    }
+
+    /// Queues the head of a streamed body, then takes pieces as the
+    /// output has room. HEAD, 204 and 304 send no body: the producer is
+    /// dropped (told, if it is on another thread) at once.
+    fn start_stream<H, P: Peer>(
+        &mut self,
+        cx: &mut Context<H>,
+        exchange: Exchange,
+        source: Source,
+        peer: &P,
+    ) {
+        let res = &cx.response;
+        let length = match (res.declared_stream_length(), exchange.version) {
+            (Some(len), _) => StreamLength::Known(len),
+            (None, Version::Http11) => StreamLength::Chunked,
+            (None, Version::Http10) => StreamLength::UntilClose,
+        };
+        let mut connection = self.connection_for(cx, &exchange);
+        if length == StreamLength::UntilClose {
+            connection = ConnectionHeader::Close;
+        }
+        let open_ended = res.is_event_stream();
+        let no_body = exchange.head_only || res.status().forbids_body();
+        let started = cx.request_clock();
+        queue(
+            &mut self.output,
+            cx,
+            None,
+            Framed::Stream(length),
+            connection,
+            started,
+            peer,
+        );
+        let left = match length {
+            StreamLength::Known(len) => len,
+            _ => 0,
+        };
+        let streaming = Box::new(Streaming {
+            exchange,
+            connection,
+            length,
+            left,
+            open_ended,
+            source,
+        });
+        if no_body {
+            drop(streaming);
+            self.writing = Writing::Ready;
+            self.finish_exchange(cx, connection.keeps_alive());
+            return;
+        }
+        self.writing = Writing::Streaming(streaming);
+    }
+
+    /// Takes pieces from the stream while the output has room.
+    fn pump<H, P: Peer>(&mut self, cx: &mut Context<H>, _peer: &P) -> Step {
+        let (Writing::Streaming(s), output) = (&mut self.writing, &mut self.output) else {
+            return Step::Moved;
+        };
+        while !output.is_blocked() {
+            let next = match &mut s.source {
+                Source::Channel(shared) => match shared.take() {
+                    Taken::Piece(piece) => Next::Piece(piece),
+                    Taken::Empty => Next::Wait,
+                    Taken::Finished => Next::End,
+                    Taken::Abandoned => Next::Fail,
+                },
+                Source::Producer { at: Some(_), .. } => Next::Wait,
+                Source::Producer {
+                    producer,
+                    at,
+                    armed,
+                } => match producer.produce() {
+                    Produced::Piece(piece) => Next::Piece(piece),
+                    Produced::After(delay) => {
+                        (*at, *armed) = (Some(cx.now.saturating_add(millis(delay))), false);
+                        Next::Wait
+                    }
+                    Produced::End => Next::End,
+                    Produced::Fail => Next::Fail,
+                },
+            };
+            match next {
+                Next::Piece(piece) => {
+                    if !s.send(output, &piece, &mut cx.pool) {
+                        self.abandon_stream(cx);
+                        return Step::Moved;
+                    }
+                }
+                Next::Wait => return Step::Stalled,
+                Next::End => {
+                    self.end_stream(cx);
+                    return Step::Moved;
+                }
+                Next::Fail => {
+                    self.abandon_stream(cx);
+                    return Step::Moved;
+                }
+            }
+        }
+        Step::Stalled
+    }
+
+    /// The body is complete: its end goes out, and the connection goes on
+    /// (or closes) as the exchange decided. A body shorter than it
+    /// declared is cut off instead.
+    fn end_stream<H>(&mut self, cx: &mut Context<H>) {
+        let Writing::Streaming(s) = std::mem::take(&mut self.writing) else {
+            return;
+        };
+        let keep_alive = match s.length {
+            StreamLength::Chunked => {
+                self.output.push_bytes(LAST_CHUNK, &mut cx.pool);
+                s.connection.keeps_alive() && !cx.shutting_down
+            }
+            StreamLength::Known(_) if s.left > 0 => return self.abandon_stream(cx),
+            StreamLength::Known(_) => s.connection.keeps_alive() && !cx.shutting_down,
+            StreamLength::UntilClose => false,
+        };
+        drop(s);
+        self.finish_exchange(cx, keep_alive);
+    }
+
+    /// The producer gave up, or the stream cannot go on: close once what
+    /// is queued is written, without the end of the body, so the client
+    /// can tell a truncated body from a whole one.
+    fn abandon_stream<H>(&mut self, cx: &mut Context<H>) {
+        debug!("{}: stream abandoned; closing without its end", self.tag);
+        self.writing = Writing::Ready;
+        let unread = self.input.is_some();
+        self.set_closing(unread, cx);
+    }
+
+    /// A late answer arrived: queue it where the kept request was (or
+    /// start its stream, or its timer).
+    fn answer_later<H, P: Peer>(
+        &mut self,
+        cx: &mut Context<H>,
+        exchange: Exchange,
+        mut res: Response,
+        peer: &P,
+    ) {
+        self.writing = Writing::Ready;
+        // The late answer takes the place of the loop's own response for
+        // as long as it is queued; the loop's (bound to its inbox, its
+        // header buffer grown) goes back after.
+        std::mem::swap(&mut cx.response, &mut res);
+        let deferral = match cx.response.misuse() {
+            Some(why) => {
+                error!("{}: a late answer: {why}; answering 500", self.tag);
+                cx.response.reset();
+                cx.response.error(Status::INTERNAL_SERVER_ERROR);
+                None
+            }
+            None => cx.response.take_deferral(),
+        };
+        match deferral {
+            Some(deferral) => self.defer(cx, exchange, deferral, peer),
+            None => self.queue_late(cx, exchange, peer),
+        }
+        std::mem::swap(&mut cx.response, &mut res);
+    }
+
+    /// Answers a kept request with an error status.
+    fn answer_with<H, P: Peer>(
+        &mut self,
+        cx: &mut Context<H>,
+        exchange: Exchange,
+        status: Status,
+        peer: &P,
+    ) {
+        self.writing = Writing::Ready;
+        cx.response.reset();
+        cx.response.error(status);
+        self.queue_late(cx, exchange, peer);
+    }
+
+    /// Queues `cx.response` as the answer of the kept request.
+    fn queue_late<H, P: Peer>(&mut self, cx: &mut Context<H>, exchange: Exchange, peer: &P) {
+        self.writing = Writing::Ready;
+        let connection = self.connection_for(cx, &exchange);
+        let whole = Framed::Whole {
+            head_only: exchange.head_only,
+        };
+        let started = cx.request_clock();
+        queue(&mut self.output, cx, None, whole, connection, started, peer);
+        self.finish_exchange(cx, connection.keeps_alive());
+    }
+
+    /// The `Connection` field of a late answer or a stream.
+    fn connection_for<H>(&self, cx: &Context<H>, exchange: &Exchange) -> ConnectionHeader {
+        let framing = Framing {
+            body: crate::http::framing::BodyFraming::None,
+            keep_alive: exchange.keep_alive,
+            expect_continue: false,
+        };
+        exchange::connection_header(
+            &framing,
+            exchange.version,
+            cx.response.wants_close(),
+            cx.shutting_down,
+        )
+    }
+
+    /// A late or streamed answer is complete: the requests behind it may
+    /// be answered now, or the connection closes.
+    fn finish_exchange<H>(&mut self, cx: &mut Context<H>, keep_alive: bool) {
+        if !keep_alive {
+            let unread = self.input.is_some();
+            self.set_closing(unread, cx);
+        }
     }
 
     fn set_state(&mut self, next: State) {
@@ -474,15 +1034,20 @@ impl Core {
         let req = Request::new(input.bytes(), head, &headers, &[]);
         let handler = &mut cx.handler;
         // A handler that fails here has answered 500: that refuses too.
-        let refused = guarded(&req, &mut cx.response, |res| {
+        let refused = guarded(Some(&req), &mut cx.response, |res| {
             handler.refuse_early(&req, res)
         }) != Some(false);
         if refused {
+            let whole = Framed::Whole {
+                head_only: req.is_head(),
+            };
+            let close = ConnectionHeader::Close;
             queue(
                 &mut self.output,
                 cx,
                 Some(&req),
-                ConnectionHeader::Close,
+                whole,
+                close,
                 started,
                 peer,
             );
@@ -550,15 +1115,47 @@ impl Core {
         let headers = std::mem::take(&mut cx.headers);
         let bytes = input.bytes();
         let req = Request::new(bytes, head, &headers, &bytes[body.clone()]);
+        let id = cx.next_ticket;
+        cx.response.set_ticket(Ticket {
+            key: self.tag.key,
+            id,
+        });
         let handler = &mut cx.handler;
-        guarded(&req, &mut cx.response, |res| handler.handle(&req, res));
+        guarded(Some(&req), &mut cx.response, |res| {
+            handler.handle(&req, res)
+        });
+        if let Some(deferral) = cx.response.take_deferral() {
+            cx.next_ticket = id.wrapping_add(1);
+            let exchange = Exchange {
+                id,
+                head_only: req.is_head(),
+                version: head.version,
+                keep_alive: framing.keep_alive,
+            };
+            cx.headers = headers;
+            input.consume(body.end);
+            self.after_response(cx, true);
+            self.defer(cx, exchange, deferral, peer);
+            return Step::Answered;
+        }
         let connection = exchange::connection_header(
             framing,
             head.version,
             cx.response.wants_close(),
             cx.shutting_down,
         );
-        queue(&mut self.output, cx, Some(&req), connection, started, peer);
+        let body_framing = Framed::Whole {
+            head_only: req.is_head(),
+        };
+        queue(
+            &mut self.output,
+            cx,
+            Some(&req),
+            body_framing,
+            connection,
+            started,
+            peer,
+        );
         cx.headers = headers;
         input.consume(body.end);
         self.after_response(cx, connection.keeps_alive());
@@ -585,14 +1182,9 @@ impl Core {
         debug!("{}: {error}", self.tag);
         let started = cx.request_clock();
         exchange::error_response(&mut cx.response, error);
-        queue(
-            &mut self.output,
-            cx,
-            None,
-            ConnectionHeader::Close,
-            started,
-            peer,
-        );
+        let whole = Framed::Whole { head_only: false };
+        let close = ConnectionHeader::Close;
+        queue(&mut self.output, cx, None, whole, close, started, peer);
         self.set_closing(true, cx);
         Step::Answered
     }
@@ -600,7 +1192,10 @@ impl Core {
     /// After the client's end of input: once every complete request is
     /// answered, what remains is an unfinished request that never will be.
     fn settle_end_of_input<H>(&mut self, cx: &mut Context<H>) {
-        if matches!(self.state, State::InputEnded(_)) && !self.output.is_blocked() {
+        if matches!(self.state, State::InputEnded(_))
+            && matches!(self.writing, Writing::Ready)
+            && !self.output.is_blocked()
+        {
             self.set_closing(false, cx);
         }
     }
@@ -618,26 +1213,38 @@ impl Core {
     }
 }
 
+/// How a queued response's body goes out.
+#[derive(Clone, Copy, Debug)]
+enum Framed {
+    /// With the head (none for HEAD).
+    Whole { head_only: bool },
+    /// Piece by piece after the head, its length told as given.
+    Stream(StreamLength),
+}
+
 /// Queues the response in `cx.response`: the one place a response is
 /// counted and logged. `req` is `None` for a request that could not be
-/// parsed.
+/// parsed, or that was answered later.
 fn queue<H, P: Peer>(
     output: &mut Output,
     cx: &mut Context<H>,
     req: Option<&Request<'_>>,
+    framed: Framed,
     connection: ConnectionHeader,
     started: Option<Instant>,
     peer: &P,
 ) {
     let status = cx.response.status();
-    let head_only = req.is_some_and(Request::is_head);
-    let sent = output.push_response(
-        &mut cx.response,
-        head_only,
-        &cx.date,
-        connection,
-        &mut cx.pool,
-    );
+    let (date, pool) = (&cx.date, &mut cx.pool);
+    let sent = match framed {
+        Framed::Whole { head_only } => {
+            output.push_response(&mut cx.response, head_only, date, connection, pool)
+        }
+        Framed::Stream(length) => {
+            output.push_stream_head(&cx.response, date, connection, length, pool);
+            0
+        }
+    };
     cx.stats.count_response(status.code());
     if let Some(started) = started {
         access_log::log_response(peer, req, status, sent, started);
@@ -662,7 +1269,7 @@ fn name(state: &State) -> &'static str {
 /// Runs one handler call. A panic or an invalid response becomes a 500
 /// in `res`, and `None`.
 fn guarded<R>(
-    req: &Request<'_>,
+    req: Option<&Request<'_>>,
     res: &mut Response,
     call: impl FnOnce(&mut Response) -> R,
 ) -> Option<R> {
@@ -675,7 +1282,10 @@ fn guarded<R>(
     let Some(why) = problem else {
         return result.ok();
     };
-    error!("{} {}: {why}; answering 500", req.method(), req.target());
+    match req {
+        Some(req) => error!("{} {}: {why}; answering 500", req.method(), req.target()),
+        None => error!("a late answer: {why}; answering 500"),
+    }
     res.reset();
     res.error(Status::INTERNAL_SERVER_ERROR);
     None

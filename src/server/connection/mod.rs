@@ -28,6 +28,7 @@ use super::context::Context;
 use super::stats::Phase;
 use super::timers::{HasTimer, TimerKind, TimerLink};
 use crate::handlers::Handler;
+use crate::http::late::LateEvent;
 use log::{debug, trace};
 use mio::net::TcpStream;
 use std::io::{self, Read};
@@ -150,6 +151,38 @@ impl Connection {
     /// connection to send it), `false` for a silent close.
     pub fn header_timeout<H>(&mut self, cx: &mut Context<H>) -> bool {
         self.core.header_timeout(cx, &self.stream)
+    }
+
+    /// Something arrived from another thread for ticket `id`; returns
+    /// whether to drive the connection.
+    pub fn late<H>(&mut self, cx: &mut Context<H>, id: u32, event: LateEvent) -> bool {
+        self.core.late(cx, id, event, &self.stream)
+    }
+
+    /// A loop timer fired for ticket `id`; returns whether to drive the
+    /// connection.
+    pub fn wake<H>(&mut self, cx: &mut Context<H>, id: u32) -> bool {
+        self.core.wake(cx, id, &self.stream)
+    }
+
+    /// A loop timer the core wants armed, once: `(at, ticket number)`.
+    pub fn wake_request(&mut self) -> Option<(u64, u32)> {
+        self.core.wake_request()
+    }
+
+    /// The handler timeout passed (504, or a stalled stream cut off).
+    pub fn handler_timeout<H>(&mut self, cx: &mut Context<H>) {
+        self.core.handler_timeout(cx, &self.stream);
+    }
+
+    /// An open-ended stream was silent too long: send a comment line.
+    pub fn heartbeat<H>(&mut self, cx: &mut Context<H>) {
+        self.core.heartbeat(cx);
+    }
+
+    /// At shutdown: end an open-ended stream now.
+    pub fn end_open_stream<H>(&mut self, cx: &mut Context<H>) {
+        self.core.end_open_stream(cx);
     }
 
     /// Answers, writes and reads until the socket has nothing more to give

@@ -7,6 +7,7 @@ use super::core::{Core, Tag, Want};
 use crate::handlers::Handler;
 use crate::http::{Request, Response, Status};
 use crate::server::context::{Context, Limits};
+use crate::server::inbox::Inbox;
 use crate::server::sendfile::SendFile;
 use crate::Config;
 use std::sync::Arc;
@@ -57,9 +58,15 @@ fn context() -> Context<Echo> {
         max_body_bytes: 4096,
         ..Config::default()
     };
+    let poll = mio::Poll::new().expect("a poll");
+    let waker = mio::Waker::new(poll.registry(), mio::Token(0)).expect("a waker");
+    let inbox = Arc::new(Inbox::new(waker));
     Context {
         handler: Echo,
         response: Response::new(),
+        inbox,
+        next_ticket: 0,
+        now: 0,
         headers: Vec::new(),
         pool: Default::default(),
         date: Default::default(),
