@@ -10,10 +10,14 @@
 
 use crate::http::{Request, Response, Status};
 
+pub mod broadcast;
+pub mod pool;
 pub mod static_files;
 pub mod status;
 pub mod welcome;
 
+pub use broadcast::Broadcast;
+pub use pool::Pool;
 pub use static_files::StaticFiles;
 pub use status::{StatusPage, WithStatus};
 pub use welcome::Welcome;

@@ -120,6 +120,7 @@ pub fn to_json(s: &Snapshot) -> String {
         "{{\"uptime_seconds\":{uptime_seconds:.3},\"workers\":{workers},\
          \"connections_accepted\":{},\"connections_refused\":{},\"connections_active\":{},\
          \"connections_reading\":{},\"connections_writing\":{},\"connections_idle\":{},\
+         \"connections_waiting\":{},\"connections_streaming\":{},\
          \"requests_total\":{},\
          \"responses_by_class\":{{\"1xx\":{c1},\"2xx\":{c2},\"3xx\":{c3},\"4xx\":{c4},\"5xx\":{c5}}},\
          \"bytes_received\":{},\"bytes_sent\":{},\"loop_iterations\":{},\"events_total\":{}}}",
@@ -129,6 +130,8 @@ pub fn to_json(s: &Snapshot) -> String {
         s.connections_reading,
         s.connections_writing,
         s.connections_idle,
+        s.connections_waiting,
+        s.connections_streaming,
         s.requests_total,
         s.bytes_received,
         s.bytes_sent,
@@ -159,6 +162,8 @@ mod tests {
             "connections_reading",
             "connections_writing",
             "connections_idle",
+            "connections_waiting",
+            "connections_streaming",
             "requests_total",
             "responses_by_class",
             "bytes_received",

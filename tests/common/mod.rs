@@ -192,7 +192,12 @@ impl Client {
                     self.buf.drain(..head_len);
                     let bodiless =
                         method == "HEAD" || status / 100 == 1 || status == 204 || status == 304;
-                    if !bodiless {
+                    let chunked = reply
+                        .header("transfer-encoding")
+                        .is_some_and(|te| te.eq_ignore_ascii_case("chunked"));
+                    if !bodiless && chunked {
+                        reply.body = self.chunked_body()?;
+                    } else if !bodiless {
                         let len: usize = match reply.header("content-length") {
                             Some(v) => v
                                 .parse()
@@ -209,6 +214,38 @@ impl Client {
                 Ok(httparse::Status::Partial) => self.read_more()?,
                 Err(e) => return Err(io::Error::other(format!("invalid response: {e}"))),
             }
+        }
+    }
+
+    /// A chunked body, strictly: hex size, CRLF, data, CRLF, ..., `0`,
+    /// trailers, CRLF.
+    fn chunked_body(&mut self) -> io::Result<Vec<u8>> {
+        let mut body = Vec::new();
+        loop {
+            let line = self.line()?;
+            let size = usize::from_str_radix(line.split(';').next().unwrap_or(""), 16)
+                .map_err(|_| io::Error::other(format!("bad chunk size {line:?}")))?;
+            if size == 0 {
+                while !self.line()?.is_empty() {}
+                return Ok(body);
+            }
+            self.fill_to(size + 2)?;
+            body.extend(self.buf.drain(..size));
+            if self.buf.drain(..2).as_slice() != b"\r\n" {
+                return Err(io::Error::other("chunk data not followed by CRLF"));
+            }
+        }
+    }
+
+    /// One CRLF-terminated line, without its CRLF.
+    fn line(&mut self) -> io::Result<String> {
+        loop {
+            if let Some(at) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&self.buf[..at]).into_owned();
+                self.buf.drain(..at + 2);
+                return Ok(line);
+            }
+            self.read_more()?;
         }
     }
 

@@ -1,0 +1,69 @@
+//! Server-Sent Events: `GET /events` subscribes to a stream on which every
+//! subscriber receives the same event once a second, from one ticker
+//! thread; `POST /publish` sends its body as an event to every subscriber.
+//!
+//! ```sh
+//! cargo run --release --example sse -- --listen 127.0.0.1:8080
+//! curl -N http://127.0.0.1:8080/events
+//! curl -d 'hello, all' http://127.0.0.1:8080/publish
+//! ```
+//!
+//! One event is made once and shared by every subscriber's stream (no copy
+//! per subscriber); subscribers that left, or that stopped reading, are
+//! dropped at the next event.
+
+use coffeeweb::handlers::broadcast::{event, Broadcast};
+use coffeeweb::{Config, Request, Response, Server, Status};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn main() -> std::io::Result<()> {
+    let mut config = Config {
+        access_log: false,
+        ..Config::default()
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_default();
+        match flag.as_str() {
+            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
+            _ => return Err(std::io::Error::other("usage: sse [--listen ADDR]")),
+        }
+    }
+    let events = Broadcast::new();
+    let ticker = events.clone();
+    std::thread::Builder::new()
+        .name("ticker".into())
+        .spawn(move || {
+            for tick in 1.. {
+                std::thread::sleep(Duration::from_secs(1));
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                ticker.send(event(
+                    Some(tick),
+                    &format!("{{\"tick\":{tick},\"unix\":{now}}}"),
+                ));
+            }
+        })?;
+    let server = Server::bind(config, move |req: &Request<'_>, res: &mut Response| match (
+        req.method(),
+        req.path(),
+    ) {
+        ("GET", "/events") => events.subscribe(res),
+        ("POST", "/publish") => {
+            let text = String::from_utf8_lossy(req.body());
+            let reached = events.send(event(None, &text));
+            res.header("Content-Type", "text/plain")
+                .set_body(format!("sent to {reached} subscribers\n"));
+        }
+        (_, "/events" | "/publish") => {
+            res.error(Status::METHOD_NOT_ALLOWED)
+                .header("Allow", "GET (/events), POST (/publish)");
+        }
+        _ => {
+            res.error(Status::NOT_FOUND);
+        }
+    })?;
+    println!("coffeeweb listening on http://{}", server.local_addr());
+    server.run()
+}
