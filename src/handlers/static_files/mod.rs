@@ -7,9 +7,15 @@
 //! `Last-Modified`, a strong `ETag` and `Accept-Ranges`, and may be
 //! answered 304 ([`conditional`]), 206 or 416 ([`range`]).
 //!
+//! A file with precompressed copies beside it (`F.br`, `F.zst`, `F.gz`,
+//! [`variants`]) is sent in the encoding the request's `Accept-Encoding`
+//! prefers (406 when it accepts none that exists), each copy with its own
+//! validators, and every response for it says `Vary: Accept-Encoding`.
+//!
 //! Small files (up to 16 KiB) are read into the response, so they leave with
 //! their head in one write, pipelined with their neighbours; the hot ones
-//! are then answered from a small per-loop cache ([`cache`]). Larger ones
+//! are then answered from a small per-loop cache ([`cache`]), per
+//! encoding. Larger ones
 //! are sent from the file as the client reads (`sendfile(2)`), so memory
 //! stays bounded whatever the size and however slow the client.
 //!
@@ -28,11 +34,13 @@ pub mod listing;
 pub mod mime;
 pub mod path;
 pub mod range;
+pub mod variants;
 
 use super::{refuse_unless_get_or_head, Handler};
+use crate::http::accept_encoding::{AcceptEncoding, Coding, Codings};
 use crate::http::date::imf_fixdate;
 use crate::http::{Body, FileBody, Request, Response, Status, INLINE_BODY_MAX};
-use cache::FileCache;
+use cache::{FileCache, Sent};
 use conditional::Validators;
 use path::Refusal;
 use range::Part;
@@ -42,6 +50,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
+use variants::Variants;
 
 /// A handler that serves the files under one folder.
 #[derive(Clone, Debug)]
@@ -100,7 +109,8 @@ impl StaticFiles {
     }
 
     /// Answers from the cache when it holds a fresh copy of the whole
-    /// file (ranges take the long way).
+    /// file in the encoding this request gets (ranges, and encodings not
+    /// kept yet, take the long way).
     fn serve_cached(&self, req: &Request<'_>, res: &mut Response) -> bool {
         if req.header("range").is_some() {
             return false;
@@ -108,15 +118,22 @@ impl StaticFiles {
         let Some(entry) = self.cache.fresh(req.path(), Instant::now()) else {
             return false;
         };
-        res.header("Last-Modified", entry.last_modified)
-            .header("ETag", &entry.validators.etag);
-        if conditional::not_modified(req, &entry.validators) {
+        let Some(coding) = accepted(req).choose(entry.available) else {
+            return false;
+        };
+        let Some(cached) = entry.body(coding) else {
+            return false;
+        };
+        describe(res, entry.available, coding);
+        res.header("Last-Modified", cached.last_modified)
+            .header("ETag", &cached.validators.etag);
+        if conditional::not_modified(req, &cached.validators) {
             res.set_status(Status::NOT_MODIFIED);
             return true;
         }
         res.header("Content-Type", entry.content_type)
             .header("Accept-Ranges", "bytes")
-            .set_body(Body::Shared(Arc::clone(&entry.content)));
+            .set_body(Body::Shared(Arc::clone(&cached.content)));
         true
     }
 
@@ -130,21 +147,31 @@ impl StaticFiles {
         if !metadata.is_file() {
             return Err(Refusal::NotFound);
         }
-        let validators = Validators::of(metadata);
+        let variants = Variants::find(&self.root, found, metadata.clone());
+        let Some(coding) = accepted(req).choose(variants.available) else {
+            res.error(Status::NOT_ACCEPTABLE);
+            describe(res, variants.available, Coding::Identity);
+            return Ok(());
+        };
+        let Some(variant) = variants.get(coding) else {
+            return Err(Refusal::NotFound);
+        };
+        describe(res, variants.available, coding);
+        let validators = &variant.validators;
         res.header("Last-Modified", imf_fixdate(validators.modified))
             .header("ETag", &validators.etag);
-        if conditional::not_modified(req, &validators) {
+        if conditional::not_modified(req, validators) {
             res.set_status(Status::NOT_MODIFIED);
             return Ok(());
         }
-        let len = metadata.len();
-        let Some((offset, count)) = choose_part(req, res, len, &validators) else {
+        let len = variant.metadata.len();
+        let Some((offset, count)) = choose_part(req, res, len, validators) else {
             return Ok(());
         };
         let content_type = mime::content_type(found);
         res.header("Content-Type", content_type)
             .header("Accept-Ranges", "bytes");
-        let file = path::open(found)?;
+        let file = path::open(&variant.path)?;
         if req.is_head() || count > INLINE_BODY_MAX as u64 {
             res.set_body(Body::File(FileBody {
                 file,
@@ -156,16 +183,37 @@ impl StaticFiles {
         let mut bytes = vec![0; count as usize];
         file.read_exact_at(&mut bytes, offset)?;
         if count == len && len <= cache::MAX_FILE {
-            self.cache.insert(
-                req.path(),
-                &bytes,
-                &validators,
+            let sent = Sent {
+                variants: &variants,
+                coding,
+                content: &bytes,
                 content_type,
-                Instant::now(),
-            );
+            };
+            self.cache.insert(req.path(), &sent, Instant::now());
         }
         res.set_body(bytes);
         Ok(())
+    }
+}
+
+/// What the request's `Accept-Encoding` fields accept.
+fn accepted(req: &Request<'_>) -> AcceptEncoding {
+    AcceptEncoding::parse(
+        req.headers()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("accept-encoding"))
+            .map(|(_, value)| value),
+    )
+}
+
+/// The fields that say which encoding is sent, and that the choice
+/// depended on `Accept-Encoding` (on every response for a file that has
+/// copies, the plain one too, so that a cache keeps them apart).
+fn describe(res: &mut Response, available: Codings, coding: Coding) {
+    if available.has_alternatives() {
+        res.vary("Accept-Encoding");
+    }
+    if let Some(name) = coding.content_encoding() {
+        res.header("Content-Encoding", name);
     }
 }
 
