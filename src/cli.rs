@@ -34,6 +34,9 @@ Options:
       --max-body-bytes N          request body, after chunked decoding [default: 1048576]
       --status-path PATH          serve live statistics at PATH (JSON and HTML)
       --listing                   with --root: list directories that have no index.html
+                                  (JSON for Accept: application/json or ?format=json)
+      --fallback FILE             with --root: answer paths where nothing exists with FILE, 200
+                                  (single-page apps; FILE under the root, e.g. index.html)
   -q, --quiet                     no access log
       --log-level LEVEL           error, warn, info, debug or trace [default: info]
   -h, --help                      print this help
@@ -62,6 +65,8 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// `--listing`.
     pub listing: bool,
+    /// `--fallback`: the file for paths where nothing exists.
+    pub fallback: Option<PathBuf>,
     /// `--log-level`.
     pub log_level: LevelFilter,
 }
@@ -91,6 +96,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         config: Config::default(),
         root: None,
         listing: false,
+        fallback: None,
         log_level: LevelFilter::Info,
     };
     let config = &mut options.config;
@@ -102,6 +108,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Long("listing") => options.listing = true,
             Short('l') | Long("listen") => config.listen = value(&mut parser, "--listen", address)?,
             Short('r') | Long("root") => options.root = Some(parser.value()?.into()),
+            Long("fallback") => options.fallback = Some(parser.value()?.into()),
             Short('w') | Long("workers") => {
                 config.workers = value(&mut parser, "--workers", count)?
             }
@@ -248,6 +255,7 @@ mod tests {
         assert_eq!(options.log_level, LevelFilter::Info);
         assert_eq!(options.root, None);
         assert!(!options.listing);
+        assert_eq!(options.fallback, None);
     }
 
     #[test]
@@ -280,6 +288,8 @@ mod tests {
             "--status-path",
             "/status",
             "--listing",
+            "--fallback",
+            "index.html",
             "-q",
             "--log-level",
             "DEBUG",
@@ -299,6 +309,7 @@ mod tests {
         );
         assert_eq!(c.status_path.as_deref(), Some("/status"));
         assert!(o.listing && !c.access_log);
+        assert_eq!(o.fallback, Some(PathBuf::from("index.html")));
         assert_eq!(o.log_level, LevelFilter::Debug);
     }
 

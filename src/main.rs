@@ -7,6 +7,7 @@ use coffeeweb::{Handler, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -36,18 +37,34 @@ fn run(options: Options) -> ExitCode {
         eprintln!("error: cannot start logging: {e}");
     }
     let Some(root) = &options.root else {
+        if options.fallback.is_some() {
+            eprintln!("error: --fallback needs --root");
+            return ExitCode::from(2);
+        }
         if options.listing {
             log::warn!("--listing has no effect without --root");
         }
         return serve(options.config, Welcome);
     };
-    match StaticFiles::new(root, options.listing) {
+    match static_files(root, &options) {
         Ok(files) => serve(options.config, files),
-        Err(e) => {
-            eprintln!("error: invalid value '{}' for --root: {e}", root.display());
+        Err(message) => {
+            eprintln!("error: {message}");
             ExitCode::from(2)
         }
     }
+}
+
+/// The static-file handler the options describe, or the usage error.
+fn static_files(root: &Path, options: &Options) -> Result<StaticFiles, String> {
+    let mut files = StaticFiles::new(root, options.listing)
+        .map_err(|e| format!("invalid value '{}' for --root: {e}", root.display()))?;
+    if let Some(fallback) = &options.fallback {
+        files = files
+            .with_fallback(fallback)
+            .map_err(|e| format!("invalid value '{}' for --fallback: {e}", fallback.display()))?;
+    }
+    Ok(files)
 }
 
 fn serve<H: Handler + Clone>(config: coffeeweb::Config, handler: H) -> ExitCode {

@@ -275,10 +275,17 @@ impl Response {
     /// Drops everything set so far and answers `status` with a short text
     /// body (for a handler that finds out half-way that it must fail).
     pub fn reset_to_error(&mut self, status: Status) -> &mut Response {
+        self.clear().error(status)
+    }
+
+    /// Drops the status, fields and body set so far, keeping whether the
+    /// connection closes (for a handler that answers something else than
+    /// it began to).
+    pub fn clear(&mut self) -> &mut Response {
         let close = self.close;
         self.reset();
         self.close = close;
-        self.error(status)
+        self
     }
 
     /// Whether the handler asked to close the connection.

@@ -12,6 +12,11 @@
 //! prefers (406 when it accepts none that exists), each copy with its own
 //! validators, and every response for it says `Vary: Accept-Encoding`.
 //!
+//! A path where nothing exists (no file, no directory: not a path refused
+//! as unsafe) gets the `--fallback` file with 200 when there is one (the
+//! single-page app routes it), else a 404 whose body is `ROOT/404.html`
+//! when that exists.
+//!
 //! Small files (up to 16 KiB) are read into the response, so they leave with
 //! their head in one write, pipelined with their neighbours; the hot ones
 //! are then answered from a small per-loop cache ([`cache`]), per
@@ -57,6 +62,7 @@ use variants::Variants;
 pub struct StaticFiles {
     root: Arc<Path>,
     listing: bool,
+    fallback: Option<Arc<Path>>,
     cache: FileCache,
 }
 
@@ -74,8 +80,34 @@ impl StaticFiles {
         Ok(StaticFiles {
             root: root.into(),
             listing,
+            fallback: None,
             cache: FileCache::default(),
         })
+    }
+
+    /// Answers GET and HEAD for paths where nothing exists with `file`,
+    /// status 200 (single-page apps: the app routes the path itself). A
+    /// relative `file` is looked for under the root first, then from the
+    /// current directory; either way it must be a file inside the root.
+    /// Paths refused as unsafe (`..`, dotfiles, links out) stay 404.
+    pub fn with_fallback(mut self, file: impl AsRef<Path>) -> io::Result<StaticFiles> {
+        let file = file.as_ref();
+        let under_root = self.root.join(file);
+        let candidate = if file.is_relative() && under_root.exists() {
+            under_root
+        } else {
+            file.to_path_buf()
+        };
+        match path::inside(&self.root, &candidate) {
+            Ok((found, metadata)) if metadata.is_file() => {
+                self.fallback = Some(found.into());
+                Ok(self)
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a file inside the root",
+            )),
+        }
     }
 
     /// The canonical root.
@@ -196,6 +228,28 @@ impl StaticFiles {
     }
 }
 
+impl StaticFiles {
+    /// `ROOT/404.html`, when there is one, as the body of a 404.
+    fn not_found_page(&self, res: &mut Response) {
+        let Ok((page, metadata)) = path::inside(&self.root, &self.root.join("404.html")) else {
+            return;
+        };
+        let Ok(file) = path::open(&page) else {
+            return;
+        };
+        if metadata.is_file() {
+            res.clear()
+                .set_status(Status::NOT_FOUND)
+                .header("Content-Type", "text/html; charset=utf-8")
+                .set_body(Body::File(FileBody {
+                    file,
+                    offset: 0,
+                    len: metadata.len(),
+                }));
+        }
+    }
+}
+
 /// What the request's `Accept-Encoding` fields accept.
 fn accepted(req: &Request<'_>) -> AcceptEncoding {
     AcceptEncoding::parse(
@@ -222,13 +276,22 @@ impl Handler for StaticFiles {
         if refuse_unless_get_or_head(req, res) || self.serve_cached(req, res) {
             return;
         }
-        let status = match self.serve(req, res) {
+        let mut outcome = self.serve(req, res);
+        if let (Err(Refusal::Missing), Some(fallback)) = (outcome, self.fallback.clone()) {
+            res.clear();
+            outcome = path::inside(&self.root, &fallback)
+                .and_then(|(found, metadata)| self.serve_file(req, res, &found, &metadata));
+        }
+        let status = match outcome {
             Ok(()) => return,
-            Err(Refusal::NotFound) => Status::NOT_FOUND,
+            Err(Refusal::Missing | Refusal::NotFound) => Status::NOT_FOUND,
             Err(Refusal::BadRequest) => Status::BAD_REQUEST,
             Err(Refusal::Forbidden) => Status::FORBIDDEN,
         };
         res.reset_to_error(status);
+        if status == Status::NOT_FOUND {
+            self.not_found_page(res);
+        }
     }
 
     fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
