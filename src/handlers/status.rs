@@ -84,12 +84,7 @@ impl<H: Handler> Handler for WithStatus<H> {
 /// names `text/html` gets the page, anything else (curl's `*/*`, a
 /// program's `application/json`) the JSON.
 fn wants_html(req: &Request<'_>) -> bool {
-    let format = req
-        .query()
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| pair.strip_prefix("format="));
-    match format {
+    match req.query_param("format") {
         Some(format) => format == "html",
         None => req
             .header_str("accept")

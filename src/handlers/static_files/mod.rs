@@ -3,7 +3,8 @@
 //! For each GET or HEAD: the request path is turned into a file inside the
 //! root and never outside it ([`path`]); a directory is redirected to its
 //! slash form, then served by its `index.html`, a listing ([`listing`],
-//! with `--listing`) or a 404; a file gets `Content-Type` ([`mime`]),
+//! with `--listing`; HTML, or JSON for `Accept: application/json`) or a
+//! 404; a file gets `Content-Type` ([`mime`]),
 //! `Last-Modified`, a strong `ETag` and `Accept-Ranges`, and may be
 //! answered 304 ([`conditional`]), 206 or 416 ([`range`]).
 //!
@@ -339,8 +340,25 @@ fn serve_listing(
     root: &Path,
     dir: &Path,
 ) -> Result<(), Refusal> {
-    let html = listing::render(root, dir, req.path())?;
-    res.header("Content-Type", "text/html; charset=utf-8")
-        .set_body(html);
+    let entries = listing::entries(root, dir)?;
+    res.vary("Accept");
+    if wants_json(req) {
+        res.header("Content-Type", "application/json")
+            .set_body(listing::json(&entries));
+    } else {
+        res.header("Content-Type", "text/html; charset=utf-8")
+            .set_body(listing::html(&entries, req.path()));
+    }
     Ok(())
+}
+
+/// `?format=json` (or `html`) decides; otherwise an `Accept` that names
+/// `application/json` gets JSON (a browser's never does).
+fn wants_json(req: &Request<'_>) -> bool {
+    match req.query_param("format") {
+        Some(format) => format == "json",
+        None => req
+            .header_str("accept")
+            .is_some_and(|accept| accept.contains("application/json")),
+    }
 }
