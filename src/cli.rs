@@ -4,6 +4,7 @@
 //! non-UTF-8 arguments right); the values are checked here, so that every
 //! error names the flag it is about in its first line.
 
+use crate::http::AddedFields;
 use crate::Config;
 use lexopt::prelude::*;
 use log::LevelFilter;
@@ -33,6 +34,7 @@ Options:
       --max-headers N             number of header fields [default: 100]
       --max-body-bytes N          request body, after chunked decoding [default: 1048576]
       --status-path PATH          serve live statistics at PATH (JSON and HTML)
+      --header 'NAME: VALUE'      add this field to every response but 1xx; repeatable
       --listing                   with --root: list directories that have no index.html
                                   (JSON for Accept: application/json or ?format=json)
       --fallback FILE             with --root: answer paths where nothing exists with FILE, 200
@@ -100,6 +102,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         log_level: LevelFilter::Info,
     };
     let config = &mut options.config;
+    let mut added = Vec::new();
     while let Some(arg) = parser.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help),
@@ -144,9 +147,12 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
                 config.status_path = Some(value(&mut parser, "--status-path", status_path)?);
             }
             Long("log-level") => options.log_level = value(&mut parser, "--log-level", log_level)?,
+            Long("header") => added.push(value(&mut parser, "--header", header_field)?),
             _ => return Err(arg.unexpected().into()),
         }
     }
+    let fields = added.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    config.added_fields = AddedFields::new(fields).map_err(UsageError)?;
     Ok(Command::Run(Box::new(options)))
 }
 
@@ -191,6 +197,20 @@ fn status_path(text: &str) -> Result<String, String> {
     } else {
         Err("expected a path starting with '/'".into())
     }
+}
+
+/// `NAME: VALUE`, as `--header` takes it: the value's surrounding
+/// whitespace is not part of it (RFC 9112 §5.1).
+fn header_field(text: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = text.split_once(':') else {
+        return Err("expected 'NAME: VALUE'".into());
+    };
+    let field = (
+        name.to_string(),
+        value.trim_matches([' ', '\t']).to_string(),
+    );
+    AddedFields::new([(field.0.as_str(), field.1.as_str())])?;
+    Ok(field)
 }
 
 fn log_level(text: &str) -> Result<LevelFilter, String> {
@@ -346,10 +366,44 @@ mod tests {
             (&["--max-body-bytes", "-1"], "--max-body-bytes"),
             (&["--status-path", "status"], "--status-path"),
             (&["--log-level", "loud"], "--log-level"),
+            (&["--header", "X-A"], "--header"),
+            (&["--header", "Bad Name: x"], "--header"),
+            (&["--header", "X-A : x"], "--header"),
+            (&["--header", ": x"], "--header"),
+            (&["--header", "X-A: a\x01b"], "--header"),
+            (&["--header", "X-A: a\rb"], "--header"),
+            (&["--header", "Server: other"], "--header"),
+            (&["--header", "date: x"], "--header"),
+            (&["--header", "Content-Length: 1"], "--header"),
+            (&["--header", "Transfer-Encoding: chunked"], "--header"),
+            (&["--header", "Connection: close"], "--header"),
+            (&["--header", "Content-Encoding: gzip"], "--header"),
+            (&["--header", "Content-Range: bytes 0-1/2"], "--header"),
+            (&["--header", "VARY: Origin"], "--header"),
         ] {
             let message = error(args);
             assert!(message.contains(flag), "{args:?}: {message}");
         }
+    }
+
+    #[test]
+    fn header_fields_are_encoded_in_order() {
+        let o = run(&[
+            "--header",
+            "X-Frame-Options:DENY",
+            "--header=Cache-Control:  no-cache \t",
+        ]);
+        assert_eq!(
+            o.config.added_fields.as_bytes(),
+            b"X-Frame-Options: DENY\r\nCache-Control: no-cache\r\n"
+        );
+        assert_eq!(
+            run(&["--header", "X-Empty:"])
+                .config
+                .added_fields
+                .as_bytes(),
+            b"X-Empty: \r\n"
+        );
     }
 
     #[test]

@@ -117,7 +117,10 @@ impl<H: Handler + Clone> Server<H> {
                     inner: self.handler.clone(),
                     page: page.clone(),
                 },
-                response: Response::new(),
+                // Every response of the loop is encoded from this one,
+                // the server's own errors included: the added fields go
+                // with all of them.
+                response: Response::with_added_fields(self.shared.config.added_fields.clone()),
                 headers: Vec::new(),
                 pool: Default::default(),
                 date: Default::default(),
