@@ -4,6 +4,7 @@
 //! non-UTF-8 arguments right); the values are checked here, so that every
 //! error names the flag it is about in its first line.
 
+use crate::handlers::cors::Origins;
 use crate::http::AddedFields;
 use crate::Config;
 use lexopt::prelude::*;
@@ -35,6 +36,8 @@ Options:
       --max-body-bytes N          request body, after chunked decoding [default: 1048576]
       --status-path PATH          serve live statistics at PATH (JSON and HTML)
       --header 'NAME: VALUE'      add this field to every response but 1xx; repeatable
+      --cors ORIGINS              allow cross-origin requests from ORIGINS: * or a comma-separated
+                                  list like https://a.example,http://localhost:5173 (with preflight)
       --listing                   with --root: list directories that have no index.html
                                   (JSON for Accept: application/json or ?format=json)
       --fallback FILE             with --root: answer paths where nothing exists with FILE, 200
@@ -69,6 +72,8 @@ pub struct Options {
     pub listing: bool,
     /// `--fallback`: the file for paths where nothing exists.
     pub fallback: Option<PathBuf>,
+    /// `--cors`: the origins allowed cross-origin access.
+    pub cors: Option<Origins>,
     /// `--log-level`.
     pub log_level: LevelFilter,
 }
@@ -99,6 +104,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         root: None,
         listing: false,
         fallback: None,
+        cors: None,
         log_level: LevelFilter::Info,
     };
     let config = &mut options.config;
@@ -112,6 +118,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Short('l') | Long("listen") => config.listen = value(&mut parser, "--listen", address)?,
             Short('r') | Long("root") => options.root = Some(parser.value()?.into()),
             Long("fallback") => options.fallback = Some(parser.value()?.into()),
+            Long("cors") => options.cors = Some(value(&mut parser, "--cors", Origins::parse)?),
             Short('w') | Long("workers") => {
                 config.workers = value(&mut parser, "--workers", count)?
             }
@@ -310,6 +317,8 @@ mod tests {
             "--listing",
             "--fallback",
             "index.html",
+            "--cors",
+            "*",
             "-q",
             "--log-level",
             "DEBUG",
@@ -330,6 +339,7 @@ mod tests {
         assert_eq!(c.status_path.as_deref(), Some("/status"));
         assert!(o.listing && !c.access_log);
         assert_eq!(o.fallback, Some(PathBuf::from("index.html")));
+        assert_eq!(o.cors, Some(Origins::Any));
         assert_eq!(o.log_level, LevelFilter::Debug);
     }
 
@@ -366,6 +376,8 @@ mod tests {
             (&["--max-body-bytes", "-1"], "--max-body-bytes"),
             (&["--status-path", "status"], "--status-path"),
             (&["--log-level", "loud"], "--log-level"),
+            (&["--cors", "example.com"], "--cors"),
+            (&["--cors", ""], "--cors"),
             (&["--header", "X-A"], "--header"),
             (&["--header", "Bad Name: x"], "--header"),
             (&["--header", "X-A : x"], "--header"),

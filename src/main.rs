@@ -2,7 +2,7 @@
 //! listening line, serve until SIGINT or SIGTERM.
 
 use coffeeweb::cli::{self, Command, Options};
-use coffeeweb::handlers::{StaticFiles, Welcome};
+use coffeeweb::handlers::{Cors, StaticFiles, Welcome};
 use coffeeweb::{Handler, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -44,10 +44,10 @@ fn run(options: Options) -> ExitCode {
         if options.listing {
             log::warn!("--listing has no effect without --root");
         }
-        return serve(options.config, Welcome);
+        return serve(options.config, Cors::new(Welcome, options.cors));
     };
     match static_files(root, &options) {
-        Ok(files) => serve(options.config, files),
+        Ok(files) => serve(options.config, Cors::new(files, options.cors)),
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
