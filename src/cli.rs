@@ -42,6 +42,9 @@ Options:
                                   (JSON for Accept: application/json or ?format=json)
       --fallback FILE             with --root: answer paths where nothing exists with FILE, 200
                                   (single-page apps; FILE under the root, e.g. index.html)
+      --compress                  with --root: gzip text files once, off the event loop, and serve
+                                  the copies to clients that accept them (F.br, F.zst, F.gz beside
+                                  a file are always served that way)
   -q, --quiet                     no access log
       --log-level LEVEL           error, warn, info, debug or trace [default: info]
   -h, --help                      print this help
@@ -72,6 +75,8 @@ pub struct Options {
     pub listing: bool,
     /// `--fallback`: the file for paths where nothing exists.
     pub fallback: Option<PathBuf>,
+    /// `--compress`.
+    pub compress: bool,
     /// `--cors`: the origins allowed cross-origin access.
     pub cors: Option<Origins>,
     /// `--log-level`.
@@ -104,6 +109,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         root: None,
         listing: false,
         fallback: None,
+        compress: false,
         cors: None,
         log_level: LevelFilter::Info,
     };
@@ -115,6 +121,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Short('V') | Long("version") => return Ok(Command::Version),
             Short('q') | Long("quiet") => config.access_log = false,
             Long("listing") => options.listing = true,
+            Long("compress") => options.compress = true,
             Short('l') | Long("listen") => config.listen = value(&mut parser, "--listen", address)?,
             Short('r') | Long("root") => options.root = Some(parser.value()?.into()),
             Long("fallback") => options.fallback = Some(parser.value()?.into()),
@@ -319,6 +326,7 @@ mod tests {
             "index.html",
             "--cors",
             "*",
+            "--compress",
             "-q",
             "--log-level",
             "DEBUG",
@@ -340,6 +348,7 @@ mod tests {
         assert!(o.listing && !c.access_log);
         assert_eq!(o.fallback, Some(PathBuf::from("index.html")));
         assert_eq!(o.cors, Some(Origins::Any));
+        assert!(o.compress);
         assert_eq!(o.log_level, LevelFilter::Debug);
     }
 

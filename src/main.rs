@@ -41,8 +41,13 @@ fn run(options: Options) -> ExitCode {
             eprintln!("error: --fallback needs --root");
             return ExitCode::from(2);
         }
-        if options.listing {
-            log::warn!("--listing has no effect without --root");
+        for (set, flag) in [
+            (options.listing, "--listing"),
+            (options.compress, "--compress"),
+        ] {
+            if set {
+                log::warn!("{flag} has no effect without --root");
+            }
         }
         return serve(options.config, Cors::new(Welcome, options.cors));
     };
@@ -63,6 +68,11 @@ fn static_files(root: &Path, options: &Options) -> Result<StaticFiles, String> {
         files = files
             .with_fallback(fallback)
             .map_err(|e| format!("invalid value '{}' for --fallback: {e}", fallback.display()))?;
+    }
+    if options.compress {
+        files = files
+            .with_compression()
+            .map_err(|e| format!("cannot start --compress: {e}"))?;
     }
     Ok(files)
 }

@@ -36,6 +36,8 @@ pub const MAX_BYTES: usize = 4 * 1024 * 1024;
 pub struct Cached {
     /// The encodings that exist.
     pub available: Codings,
+    /// Whether the answer depends on `Accept-Encoding`.
+    pub varies: bool,
     /// `Content-Type` (of the plain file, whatever the encoding).
     pub content_type: &'static str,
     signature: [Option<Validators>; 4],
@@ -139,6 +141,7 @@ impl FileCache {
             path.to_string(),
             Cached {
                 available: sent.variants.available,
+                varies: sent.variants.varies,
                 content_type: sent.content_type,
                 signature: sent.variants.signature(),
                 bodies,
@@ -190,7 +193,7 @@ mod tests {
             let path = self.0.join(name);
             std::fs::write(&path, content).unwrap();
             let metadata = std::fs::metadata(&path).unwrap();
-            Variants::find(&self.0, &path, metadata)
+            Variants::find(&self.0, &path, &metadata, "text/plain", None)
         }
     }
 
@@ -271,7 +274,9 @@ mod tests {
         let changed = Variants::find(
             &folder.0,
             &folder.0.join("a.js"),
-            std::fs::metadata(folder.0.join("a.js")).unwrap(),
+            &std::fs::metadata(folder.0.join("a.js")).unwrap(),
+            "text/javascript",
+            None,
         );
         insert(&mut cache, "/a.js", &changed, b"plain bytes!", now);
         let entry = cache.fresh("/a.js", now).unwrap();

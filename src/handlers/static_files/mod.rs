@@ -35,6 +35,7 @@
 //! something else.
 
 pub mod cache;
+pub mod compress;
 pub mod conditional;
 pub mod listing;
 pub mod mime;
@@ -43,10 +44,11 @@ pub mod range;
 pub mod variants;
 
 use super::{refuse_unless_get_or_head, Handler};
-use crate::http::accept_encoding::{AcceptEncoding, Coding, Codings};
+use crate::http::accept_encoding::{AcceptEncoding, Coding};
 use crate::http::date::imf_fixdate;
 use crate::http::{Body, FileBody, Request, Response, Status, INLINE_BODY_MAX};
 use cache::{FileCache, Sent};
+use compress::Compressor;
 use conditional::Validators;
 use path::Refusal;
 use range::Part;
@@ -56,7 +58,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-use variants::Variants;
+use variants::{Content, Variants};
 
 /// A handler that serves the files under one folder.
 #[derive(Clone, Debug)]
@@ -64,6 +66,7 @@ pub struct StaticFiles {
     root: Arc<Path>,
     listing: bool,
     fallback: Option<Arc<Path>>,
+    compressor: Option<Arc<Compressor>>,
     cache: FileCache,
 }
 
@@ -82,6 +85,7 @@ impl StaticFiles {
             root: root.into(),
             listing,
             fallback: None,
+            compressor: None,
             cache: FileCache::default(),
         })
     }
@@ -109,6 +113,19 @@ impl StaticFiles {
                 "not a file inside the root",
             )),
         }
+    }
+
+    /// Compresses text files once, off the loop, and serves the copies
+    /// like precompressed ones (`--compress`; see [`compress`]). Starts
+    /// the compressor thread, which all clones share.
+    pub fn with_compression(mut self) -> io::Result<StaticFiles> {
+        self.compressor = Some(Compressor::start()?);
+        Ok(self)
+    }
+
+    /// How many compressed copies were made so far (with compression).
+    pub fn copies_made(&self) -> u64 {
+        self.compressor.as_ref().map_or(0, |c| c.copies_made())
     }
 
     /// The canonical root.
@@ -157,7 +174,7 @@ impl StaticFiles {
         let Some(cached) = entry.body(coding) else {
             return false;
         };
-        describe(res, entry.available, coding);
+        describe(res, entry.varies, coding);
         res.header("Last-Modified", cached.last_modified)
             .header("ETag", &cached.validators.etag);
         if conditional::not_modified(req, &cached.validators) {
@@ -180,16 +197,18 @@ impl StaticFiles {
         if !metadata.is_file() {
             return Err(Refusal::NotFound);
         }
-        let variants = Variants::find(&self.root, found, metadata.clone());
+        let content_type = mime::content_type(found);
+        let compressor = self.compressor.as_deref();
+        let variants = Variants::find(&self.root, found, metadata, content_type, compressor);
         let Some(coding) = accepted(req).choose(variants.available) else {
             res.error(Status::NOT_ACCEPTABLE);
-            describe(res, variants.available, Coding::Identity);
+            describe(res, variants.varies, Coding::Identity);
             return Ok(());
         };
         let Some(variant) = variants.get(coding) else {
             return Err(Refusal::NotFound);
         };
-        describe(res, variants.available, coding);
+        describe(res, variants.varies, coding);
         let validators = &variant.validators;
         res.header("Last-Modified", imf_fixdate(validators.modified))
             .header("ETag", &validators.etag);
@@ -197,39 +216,43 @@ impl StaticFiles {
             res.set_status(Status::NOT_MODIFIED);
             return Ok(());
         }
-        let len = variant.metadata.len();
+        let len = variant.len;
         let Some((offset, count)) = choose_part(req, res, len, validators) else {
             return Ok(());
         };
-        let content_type = mime::content_type(found);
         res.header("Content-Type", content_type)
             .header("Accept-Ranges", "bytes");
-        let file = path::open(&variant.path)?;
-        if req.is_head() || count > INLINE_BODY_MAX as u64 {
-            res.set_body(Body::File(FileBody {
-                file,
-                offset,
-                len: count,
-            }));
-            return Ok(());
+        let whole = count == len;
+        match &variant.content {
+            Content::Memory(bytes) if whole => {
+                self.remember(req, &variants, coding, bytes, content_type);
+                res.set_body(Body::Shared(Arc::clone(bytes)));
+            }
+            Content::Memory(bytes) => {
+                let part = &bytes[offset as usize..(offset + count) as usize];
+                res.set_body(part.to_vec());
+            }
+            Content::File(path) => {
+                let file = path::open(path)?;
+                if req.is_head() || count > INLINE_BODY_MAX as u64 {
+                    res.set_body(Body::File(FileBody {
+                        file,
+                        offset,
+                        len: count,
+                    }));
+                    return Ok(());
+                }
+                let mut bytes = vec![0; count as usize];
+                file.read_exact_at(&mut bytes, offset)?;
+                if whole {
+                    self.remember(req, &variants, coding, &bytes, content_type);
+                }
+                res.set_body(bytes);
+            }
         }
-        let mut bytes = vec![0; count as usize];
-        file.read_exact_at(&mut bytes, offset)?;
-        if count == len && len <= cache::MAX_FILE {
-            let sent = Sent {
-                variants: &variants,
-                coding,
-                content: &bytes,
-                content_type,
-            };
-            self.cache.insert(req.path(), &sent, Instant::now());
-        }
-        res.set_body(bytes);
         Ok(())
     }
-}
 
-impl StaticFiles {
     /// `ROOT/404.html`, when there is one, as the body of a 404.
     fn not_found_page(&self, res: &mut Response) {
         let Ok((page, metadata)) = path::inside(&self.root, &self.root.join("404.html")) else {
@@ -249,6 +272,26 @@ impl StaticFiles {
                 }));
         }
     }
+
+    /// Keeps a small whole response in the cache.
+    fn remember(
+        &mut self,
+        req: &Request<'_>,
+        variants: &Variants,
+        coding: Coding,
+        content: &[u8],
+        content_type: &'static str,
+    ) {
+        if content.len() as u64 <= cache::MAX_FILE {
+            let sent = Sent {
+                variants,
+                coding,
+                content,
+                content_type,
+            };
+            self.cache.insert(req.path(), &sent, Instant::now());
+        }
+    }
 }
 
 /// What the request's `Accept-Encoding` fields accept.
@@ -263,8 +306,8 @@ fn accepted(req: &Request<'_>) -> AcceptEncoding {
 /// The fields that say which encoding is sent, and that the choice
 /// depended on `Accept-Encoding` (on every response for a file that has
 /// copies, the plain one too, so that a cache keeps them apart).
-fn describe(res: &mut Response, available: Codings, coding: Coding) {
-    if available.has_alternatives() {
+fn describe(res: &mut Response, varies: bool, coding: Coding) {
+    if varies {
         res.vary("Accept-Encoding");
     }
     if let Some(name) = coding.content_encoding() {

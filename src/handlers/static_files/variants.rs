@@ -8,21 +8,36 @@
 //! actually sent, and a cache never mixes the bytes of two encodings. A
 //! copy is looked up like any file: it must be a regular file inside the
 //! root, so a symlinked `F.br` that leads out is not a copy.
+//!
+//! With `--compress`, a text file without copies on disk gets one in
+//! memory ([`compress`](super::compress)) once it is ready: it is then an
+//! encoding like the others.
 
+use super::compress::{self, Compressor};
 use super::conditional::Validators;
 use super::path;
 use crate::http::accept_encoding::{Coding, Codings};
 use std::ffi::OsString;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// One representation on disk.
+/// Where the bytes of a representation are.
+#[derive(Debug)]
+pub enum Content {
+    /// In this file.
+    File(PathBuf),
+    /// In memory (a copy made by `--compress`).
+    Memory(Arc<[u8]>),
+}
+
+/// One representation.
 #[derive(Debug)]
 pub struct Variant {
-    /// The file to send.
-    pub path: PathBuf,
-    /// Its metadata.
-    pub metadata: Metadata,
+    /// Its bytes.
+    pub content: Content,
+    /// Its length.
+    pub len: u64,
     /// Its validators.
     pub validators: Validators,
 }
@@ -32,29 +47,63 @@ pub struct Variant {
 pub struct Variants {
     /// Which encodings exist (identity always does).
     pub available: Codings,
+    /// Whether the answer depends on `Accept-Encoding`: there are copies,
+    /// or there will be one (`--compress`, not ready yet).
+    pub varies: bool,
     by_coding: [Option<Variant>; 4],
 }
 
 impl Variants {
-    /// `found` (a regular file inside `root`) and its copies.
-    pub fn find(root: &Path, found: &Path, metadata: Metadata) -> Variants {
+    /// `found` (a regular file inside `root`, of type `content_type`) and
+    /// its copies: on disk, else from `compressor` when there is one.
+    pub fn find(
+        root: &Path,
+        found: &Path,
+        metadata: &Metadata,
+        content_type: &str,
+        compressor: Option<&Compressor>,
+    ) -> Variants {
         let mut variants = Variants {
             available: Codings::IDENTITY,
+            varies: false,
             by_coding: Default::default(),
         };
-        variants.by_coding[Coding::Identity.index()] = Some(Variant::new(found.into(), metadata));
+        variants.put(Coding::Identity, Variant::file(found.into(), metadata));
         for (coding, suffix) in Coding::SIDECARS {
             let mut name = OsString::from(found.as_os_str());
             name.push(suffix);
             match path::inside(root, Path::new(&name)) {
                 Ok((path, metadata)) if metadata.is_file() => {
-                    variants.available = variants.available.with(coding);
-                    variants.by_coding[coding.index()] = Some(Variant::new(path, metadata));
+                    variants.put(coding, Variant::file(path, &metadata));
                 }
                 _ => {}
             }
         }
+        let compress = compressor.filter(|_| {
+            !variants.varies && compress::worth_compressing(content_type, metadata.len())
+        });
+        if let Some(compressor) = compress {
+            variants.varies = true;
+            let source = &variants.by_coding[Coding::Identity.index()];
+            let copy = source
+                .as_ref()
+                .and_then(|plain| compressor.copy(found, &plain.validators));
+            if let Some(copy) = copy {
+                let variant = Variant {
+                    len: copy.bytes.len() as u64,
+                    content: Content::Memory(Arc::clone(&copy.bytes)),
+                    validators: copy.validators.clone(),
+                };
+                variants.put(Coding::Gzip, variant);
+            }
+        }
         variants
+    }
+
+    fn put(&mut self, coding: Coding, variant: Variant) {
+        self.available = self.available.with(coding);
+        self.varies |= coding != Coding::Identity;
+        self.by_coding[coding.index()] = Some(variant);
     }
 
     /// The representation in `coding`, if it exists.
@@ -72,12 +121,11 @@ impl Variants {
 }
 
 impl Variant {
-    fn new(path: PathBuf, metadata: Metadata) -> Variant {
-        let validators = Validators::of(&metadata);
+    fn file(path: PathBuf, metadata: &Metadata) -> Variant {
         Variant {
-            path,
-            metadata,
-            validators,
+            content: Content::File(path),
+            len: metadata.len(),
+            validators: Validators::of(metadata),
         }
     }
 }
