@@ -10,7 +10,7 @@
 //! root, so a symlinked `F.br` that leads out is not a copy.
 //!
 //! With `--compress`, a text file without copies on disk gets one in
-//! memory ([`compress`](super::compress)) once it is ready: it is then an
+//! memory ([`compress`]) once it is ready: it is then an
 //! encoding like the others.
 
 use super::compress::{self, Compressor};
