@@ -5,67 +5,16 @@
 //! renders as it does from the plain files.
 //!
 //! Without Chromium these tests say so and pass, except in CI
-//! (`CI=true`), where a missing browser fails them.
+//! (`CI=true`), where a missing browser fails them (`common::browser`).
 
 mod common;
 mod docroot;
 
 use coffeeweb::handlers::StaticFiles;
+use common::browser::{chromium, dump_dom};
 use common::{config, TestServer};
 use docroot::{fetch, Docroot};
 use std::io::Write;
-use std::process::{Command, Stdio};
-
-/// The Chromium binary, or `None` (outside CI) when there is none.
-fn chromium(test: &str) -> Option<&'static str> {
-    let found = ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: chromium is not installed (apt-get install chromium), and CI=true needs it"
-        );
-        eprintln!("SKIPPED {test}: chromium is not installed (apt-get install chromium)");
-    }
-    found
-}
-
-/// The DOM of `url` after its scripts ran, from a fresh profile (no
-/// cache, so every resource comes over the wire).
-fn rendered(chromium: &str, url: &str) -> String {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let profile = std::env::temp_dir().join(format!(
-        "coffeeweb-chromium-static-{}-{n}",
-        std::process::id()
-    ));
-    let output = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(url)
-        .stderr(Stdio::null())
-        .output()
-        .expect("run chromium");
-    let _ = std::fs::remove_dir_all(&profile);
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// The text of the element with `id` in a dumped DOM.
 fn text_of<'a>(dom: &'a str, id: &str) -> &'a str {
@@ -99,10 +48,8 @@ fn a_deep_link_of_a_single_page_app_renders_under_fallback() {
         .with_fallback("index.html")
         .unwrap();
     let server = TestServer::with_handler(config(), files);
-    let dom = rendered(
-        chromium,
-        &format!("http://{}/users/42/profile?tab=x", server.addr),
-    );
+    let url = format!("http://{}/users/42/profile?tab=x", server.addr);
+    let dom = dump_dom(chromium, &url, 5000);
     assert_eq!(
         text_of(&dom, "app"),
         "route /users/42/profile?tab=x color rgb(1, 2, 3)"
@@ -196,8 +143,16 @@ fn css_and_js_with_br_copies_load_compressed_and_render_the_same() {
         &[("Accept-Encoding", "gzip, deflate, br, zstd")],
     );
     assert_eq!(css.header("Content-Encoding"), Some("br"));
-    let dom_br = rendered(chromium, &format!("http://{}/page.html", with_br.addr));
-    let dom_plain = rendered(chromium, &format!("http://{}/page.html", without.addr));
+    let dom_br = dump_dom(
+        chromium,
+        &format!("http://{}/page.html", with_br.addr),
+        5000,
+    );
+    let dom_plain = dump_dom(
+        chromium,
+        &format!("http://{}/page.html", without.addr),
+        5000,
+    );
     assert_eq!(
         text_of(&dom_br, "render"),
         "width 123px color rgb(4, 5, 6) sum 600"

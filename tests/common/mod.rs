@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use coffeeweb::handlers::Welcome;
 use coffeeweb::{Config, Handler, Server, ServerHandle};
 use std::io::{self, BufRead, BufReader, Read, Write};
