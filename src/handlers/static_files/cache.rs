@@ -87,16 +87,13 @@ impl Clone for FileCache {
     }
 }
 
-/// The content sent for one request: which encoding of which file, and
-/// what it is.
+/// What a request was sent: which encoding of which file.
 #[derive(Debug)]
-pub struct Sent<'a> {
+pub struct Chosen<'a> {
     /// The file and its copies, as just checked.
     pub variants: &'a Variants,
     /// The encoding sent.
     pub coding: Coding,
-    /// Its content.
-    pub content: &'a [u8],
     /// `Content-Type`.
     pub content_type: &'static str,
 }
@@ -109,34 +106,34 @@ impl FileCache {
             .filter(|entry| now.saturating_duration_since(entry.checked) < FRESH_FOR)
     }
 
-    /// Remembers (or refreshes) what was sent for `path`: the entry is
-    /// kept while no encoding of the file changed, and gains the content
-    /// of each encoding as it is sent.
-    pub fn insert(&mut self, path: &str, sent: &Sent<'_>, now: Instant) {
+    /// Remembers (or refreshes) what was sent for `path`, `content` being
+    /// the whole of it: the entry is kept while no encoding of the file
+    /// changed, and gains the content of each encoding as it is sent.
+    pub fn insert(&mut self, path: &str, sent: &Chosen<'_>, content: &[u8], now: Instant) {
         let index = sent.coding.index();
         if let Some(entry) = self.entries.get_mut(path) {
             if entry.matches(sent.variants) {
                 entry.checked = now;
-                if entry.bodies[index].is_some() || self.bytes + sent.content.len() > MAX_BYTES {
+                if entry.bodies[index].is_some() || self.bytes + content.len() > MAX_BYTES {
                     return;
                 }
-                entry.bodies[index] = body(sent);
-                self.bytes += sent.content.len();
+                entry.bodies[index] = body(sent, content);
+                self.bytes += content.len();
                 return;
             }
             if let Some(old) = self.entries.remove(path) {
                 self.bytes -= old.bytes();
             }
         }
-        if self.entries.len() >= MAX_ENTRIES || self.bytes + sent.content.len() > MAX_BYTES {
+        if self.entries.len() >= MAX_ENTRIES || self.bytes + content.len() > MAX_BYTES {
             self.drop_stale(now);
-            if self.entries.len() >= MAX_ENTRIES || self.bytes + sent.content.len() > MAX_BYTES {
+            if self.entries.len() >= MAX_ENTRIES || self.bytes + content.len() > MAX_BYTES {
                 return;
             }
         }
         let mut bodies: [Option<CachedBody>; 4] = Default::default();
-        bodies[index] = body(sent);
-        self.bytes += sent.content.len();
+        bodies[index] = body(sent, content);
+        self.bytes += content.len();
         self.entries.insert(
             path.to_string(),
             Cached {
@@ -164,10 +161,10 @@ impl FileCache {
     }
 }
 
-fn body(sent: &Sent<'_>) -> Option<CachedBody> {
+fn body(sent: &Chosen<'_>, content: &[u8]) -> Option<CachedBody> {
     let validators = &sent.variants.get(sent.coding)?.validators;
     Some(CachedBody {
-        content: sent.content.into(),
+        content: content.into(),
         validators: validators.clone(),
         last_modified: imf_fixdate(validators.modified),
     })
@@ -210,13 +207,12 @@ mod tests {
         content: &[u8],
         now: Instant,
     ) {
-        let sent = Sent {
+        let sent = Chosen {
             variants,
             coding: Coding::Identity,
-            content,
             content_type: "text/plain",
         };
-        cache.insert(path, &sent, now);
+        cache.insert(path, &sent, content, now);
     }
 
     fn content(cache: &FileCache, path: &str, now: Instant) -> Option<Vec<u8>> {
@@ -251,13 +247,12 @@ mod tests {
         assert!(variants.available.has_alternatives());
         let mut cache = FileCache::default();
         let now = Instant::now();
-        let sent = Sent {
+        let sent = Chosen {
             variants: &variants,
             coding: Coding::Br,
-            content: b"brotli bytes",
             content_type: "text/javascript",
         };
-        cache.insert("/a.js", &sent, now);
+        cache.insert("/a.js", &sent, b"brotli bytes", now);
         let entry = cache.fresh("/a.js", now).unwrap();
         assert!(entry.body(Coding::Identity).is_none());
         let br = entry.body(Coding::Br).unwrap();

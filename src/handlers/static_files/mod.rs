@@ -47,7 +47,7 @@ use super::{refuse_unless_get_or_head, Handler};
 use crate::http::accept_encoding::{AcceptEncoding, Coding};
 use crate::http::date::imf_fixdate;
 use crate::http::{Body, FileBody, Request, Response, Status, INLINE_BODY_MAX};
-use cache::{FileCache, Sent};
+use cache::{Chosen, FileCache};
 use compress::Compressor;
 use conditional::Validators;
 use path::Refusal;
@@ -222,10 +222,31 @@ impl StaticFiles {
         };
         res.header("Content-Type", content_type)
             .header("Accept-Ranges", "bytes");
-        let whole = count == len;
+        let chosen = Chosen {
+            variants: &variants,
+            coding,
+            content_type,
+        };
+        self.set_body(req, res, &chosen, offset, count)
+    }
+
+    /// Sets `count` bytes from `offset` of the chosen representation as
+    /// the body (and keeps a small whole one in the cache).
+    fn set_body(
+        &mut self,
+        req: &Request<'_>,
+        res: &mut Response,
+        chosen: &Chosen<'_>,
+        offset: u64,
+        count: u64,
+    ) -> Result<(), Refusal> {
+        let Some(variant) = chosen.variants.get(chosen.coding) else {
+            return Err(Refusal::NotFound);
+        };
+        let whole = offset == 0 && count == variant.len;
         match &variant.content {
             Content::Memory(bytes) if whole => {
-                self.remember(req, &variants, coding, bytes, content_type);
+                self.remember(req, chosen, bytes);
                 res.set_body(Body::Shared(Arc::clone(bytes)));
             }
             Content::Memory(bytes) => {
@@ -245,7 +266,7 @@ impl StaticFiles {
                 let mut bytes = vec![0; count as usize];
                 file.read_exact_at(&mut bytes, offset)?;
                 if whole {
-                    self.remember(req, &variants, coding, &bytes, content_type);
+                    self.remember(req, chosen, &bytes);
                 }
                 res.set_body(bytes);
             }
@@ -258,10 +279,10 @@ impl StaticFiles {
         let Ok((page, metadata)) = path::inside(&self.root, &self.root.join("404.html")) else {
             return;
         };
-        let Ok(file) = path::open(&page) else {
+        if !metadata.is_file() {
             return;
-        };
-        if metadata.is_file() {
+        }
+        if let Ok(file) = path::open(&page) {
             res.clear()
                 .set_status(Status::NOT_FOUND)
                 .header("Content-Type", "text/html; charset=utf-8")
@@ -274,22 +295,10 @@ impl StaticFiles {
     }
 
     /// Keeps a small whole response in the cache.
-    fn remember(
-        &mut self,
-        req: &Request<'_>,
-        variants: &Variants,
-        coding: Coding,
-        content: &[u8],
-        content_type: &'static str,
-    ) {
+    fn remember(&mut self, req: &Request<'_>, chosen: &Chosen<'_>, content: &[u8]) {
         if content.len() as u64 <= cache::MAX_FILE {
-            let sent = Sent {
-                variants,
-                coding,
-                content,
-                content_type,
-            };
-            self.cache.insert(req.path(), &sent, Instant::now());
+            self.cache
+                .insert(req.path(), chosen, content, Instant::now());
         }
     }
 }
