@@ -78,6 +78,13 @@ impl<H: Handler> Handler for WithStatus<H> {
             _ => self.inner.refuse_early(req, res),
         }
     }
+
+    fn allowed_methods(&self, req: &Request<'_>) -> &'static str {
+        match &self.page {
+            Some(page) if page.matches(req) => "GET, HEAD",
+            _ => self.inner.allowed_methods(req),
+        }
+    }
 }
 
 /// `?format=json` and `?format=html` decide; otherwise an `Accept` that
