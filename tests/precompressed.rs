@@ -105,6 +105,11 @@ fn each_encoding_has_its_own_strong_etag_and_conditionals_apply_to_it() {
     assert_eq!(not_modified.status, 304);
     assert_eq!(not_modified.header("ETag"), Some(br_tag));
     assert_eq!(not_modified.header("Vary"), Some("Accept-Encoding"));
+    assert_eq!(
+        not_modified.header("Content-Encoding"),
+        None,
+        "no body to be encoded"
+    );
     // The brotli tag does not validate the gzip copy.
     let other = revalidate("gzip", br_tag);
     assert_sent(&other, Some("gzip"), GZIP, "text/css; charset=utf-8");
@@ -147,6 +152,12 @@ fn ranges_and_head_apply_to_the_encoding_sent() {
     assert_eq!(too_far.status, 416);
     let unsatisfied = format!("bytes */{}", BR.len());
     assert_eq!(too_far.header("Content-Range"), Some(unsatisfied.as_str()));
+    assert_eq!(
+        too_far.header("Content-Encoding"),
+        None,
+        "its text body is plain"
+    );
+    assert_eq!(too_far.header("Vary"), Some("Accept-Encoding"));
     let head = fetch(server.addr, "HEAD", "/a.css", &[("Accept-Encoding", "br")]);
     let get = get_with(&server, "/a.css", "br");
     assert_eq!(head.status, 200);

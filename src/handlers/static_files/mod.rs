@@ -174,13 +174,14 @@ impl StaticFiles {
         let Some(cached) = entry.body(coding) else {
             return false;
         };
-        describe(res, entry.varies, coding);
+        vary(res, entry.varies);
         res.header("Last-Modified", cached.last_modified)
             .header("ETag", &cached.validators.etag);
         if conditional::not_modified(req, &cached.validators) {
             res.set_status(Status::NOT_MODIFIED);
             return true;
         }
+        content_encoding(res, coding);
         res.header("Content-Type", entry.content_type)
             .header("Accept-Ranges", "bytes")
             .set_body(Body::Shared(Arc::clone(&cached.content)));
@@ -202,13 +203,13 @@ impl StaticFiles {
         let variants = Variants::find(&self.root, found, metadata, content_type, compressor);
         let Some(coding) = accepted(req).choose(variants.available) else {
             res.error(Status::NOT_ACCEPTABLE);
-            describe(res, variants.varies, Coding::Identity);
+            vary(res, variants.varies);
             return Ok(());
         };
         let Some(variant) = variants.get(coding) else {
             return Err(Refusal::NotFound);
         };
-        describe(res, variants.varies, coding);
+        vary(res, variants.varies);
         let validators = &variant.validators;
         res.header("Last-Modified", imf_fixdate(validators.modified))
             .header("ETag", &validators.etag);
@@ -220,6 +221,7 @@ impl StaticFiles {
         let Some((offset, count)) = choose_part(req, res, len, validators) else {
             return Ok(());
         };
+        content_encoding(res, coding);
         res.header("Content-Type", content_type)
             .header("Accept-Ranges", "bytes");
         let chosen = Chosen {
@@ -312,13 +314,18 @@ fn accepted(req: &Request<'_>) -> AcceptEncoding {
     )
 }
 
-/// The fields that say which encoding is sent, and that the choice
-/// depended on `Accept-Encoding` (on every response for a file that has
-/// copies, the plain one too, so that a cache keeps them apart).
-fn describe(res: &mut Response, varies: bool, coding: Coding) {
+/// That the answer depended on `Accept-Encoding`: on every response for
+/// a file that has copies (304, 406 and the plain file too), so that a
+/// cache keeps them apart.
+fn vary(res: &mut Response, varies: bool) {
     if varies {
         res.vary("Accept-Encoding");
     }
+}
+
+/// Which encoding the body is in: only on a response with a body of it
+/// (not on a 304, nor on the text body of a 416).
+fn content_encoding(res: &mut Response, coding: Coding) {
     if let Some(name) = coding.content_encoding() {
         res.header("Content-Encoding", name);
     }
