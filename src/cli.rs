@@ -428,6 +428,39 @@ mod tests {
     }
 
     #[test]
+    fn help_names_every_flag() {
+        for flag in [
+            "--listen",
+            "--root",
+            "--workers",
+            "--max-connections",
+            "--header-timeout",
+            "--body-timeout",
+            "--keep-alive-timeout",
+            "--write-timeout",
+            "--shutdown-timeout",
+            "--max-header-bytes",
+            "--max-headers",
+            "--max-body-bytes",
+            "--status-path",
+            "--header",
+            "--cors",
+            "--listing",
+            "--fallback",
+            "--compress",
+            "--quiet",
+            "--log-level",
+            "--help",
+            "--version",
+        ] {
+            assert!(
+                HELP.contains(&format!("{flag} ")),
+                "{flag} missing from --help"
+            );
+        }
+    }
+
+    #[test]
     fn durations_need_units() {
         assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(duration("10s"), Ok(Duration::from_secs(10)));
