@@ -109,7 +109,7 @@ impl FileCache {
     /// Remembers (or refreshes) what was sent for `path`, `content` being
     /// the whole of it: the entry is kept while no encoding of the file
     /// changed, and gains the content of each encoding as it is sent.
-    pub fn insert(&mut self, path: &str, sent: &Chosen<'_>, content: &[u8], now: Instant) {
+    pub fn insert(&mut self, path: &str, sent: &Chosen<'_>, content: &Arc<[u8]>, now: Instant) {
         let index = sent.coding.index();
         if let Some(entry) = self.entries.get_mut(path) {
             if entry.matches(sent.variants) {
@@ -161,10 +161,10 @@ impl FileCache {
     }
 }
 
-fn body(sent: &Chosen<'_>, content: &[u8]) -> Option<CachedBody> {
+fn body(sent: &Chosen<'_>, content: &Arc<[u8]>) -> Option<CachedBody> {
     let validators = &sent.variants.get(sent.coding)?.validators;
     Some(CachedBody {
-        content: content.into(),
+        content: Arc::clone(content),
         validators: validators.clone(),
         last_modified: imf_fixdate(validators.modified),
     })
@@ -212,7 +212,7 @@ mod tests {
             coding: Coding::Identity,
             content_type: "text/plain",
         };
-        cache.insert(path, &sent, content, now);
+        cache.insert(path, &sent, &Arc::from(content), now);
     }
 
     fn content(cache: &FileCache, path: &str, now: Instant) -> Option<Vec<u8>> {
@@ -252,7 +252,7 @@ mod tests {
             coding: Coding::Br,
             content_type: "text/javascript",
         };
-        cache.insert("/a.js", &sent, b"brotli bytes", now);
+        cache.insert("/a.js", &sent, &Arc::from(&b"brotli bytes"[..]), now);
         let entry = cache.fresh("/a.js", now).unwrap();
         assert!(entry.body(Coding::Identity).is_none());
         let br = entry.body(Coding::Br).unwrap();

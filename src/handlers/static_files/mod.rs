@@ -267,10 +267,14 @@ impl StaticFiles {
                 }
                 let mut bytes = vec![0; count as usize];
                 file.read_exact_at(&mut bytes, offset)?;
-                if whole {
-                    self.remember(req, chosen, &bytes);
+                if whole && count <= cache::MAX_FILE {
+                    // One copy, shared by this response and the cache.
+                    let shared: Arc<[u8]> = bytes.into();
+                    self.remember(req, chosen, &shared);
+                    res.set_body(Body::Shared(shared));
+                } else {
+                    res.set_body(bytes);
                 }
-                res.set_body(bytes);
             }
         }
         Ok(())
@@ -297,7 +301,7 @@ impl StaticFiles {
     }
 
     /// Keeps a small whole response in the cache.
-    fn remember(&mut self, req: &Request<'_>, chosen: &Chosen<'_>, content: &[u8]) {
+    fn remember(&mut self, req: &Request<'_>, chosen: &Chosen<'_>, content: &Arc<[u8]>) {
         if content.len() as u64 <= cache::MAX_FILE {
             self.cache
                 .insert(req.path(), chosen, content, Instant::now());
