@@ -111,9 +111,11 @@ impl From<String> for Body {
 }
 
 /// The response a handler fills in. Starts as `200 OK` with no headers and
-/// no body. `Date`, `Server`, `Content-Length` and `Connection` are the
-/// server's to write; setting one of them, or a header that is not valid
-/// on the wire, turns the response into a 500 (and an error in the log).
+/// no body. `Date`, `Server`, `Content-Length`, `Transfer-Encoding` and
+/// `Connection` are the server's to write, and `Vary` is gathered with
+/// [`Response::vary`]; setting one of them with [`Response::header`], or a
+/// header that is not valid on the wire, turns the response into a 500
+/// (and an error in the log).
 #[derive(Debug, Default)]
 pub struct Response {
     status: Status,
