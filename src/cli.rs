@@ -4,6 +4,8 @@
 //! non-UTF-8 arguments right); the values are checked here, so that every
 //! error names the flag it is about in its first line.
 
+use crate::handlers::cors::Origins;
+use crate::http::AddedFields;
 use crate::Config;
 use lexopt::prelude::*;
 use log::LevelFilter;
@@ -34,7 +36,16 @@ Options:
       --max-headers N             number of header fields [default: 100]
       --max-body-bytes N          request body, after chunked decoding [default: 1048576]
       --status-path PATH          serve live statistics at PATH (JSON and HTML)
+      --header 'NAME: VALUE'      add this field to every response but 1xx; repeatable
+      --cors ORIGINS              allow cross-origin requests from ORIGINS: * or a comma-separated
+                                  list like https://a.example,http://localhost:5173 (with preflight)
       --listing                   with --root: list directories that have no index.html
+                                  (JSON for Accept: application/json or ?format=json)
+      --fallback FILE             with --root: answer paths where nothing exists with FILE, 200
+                                  (single-page apps; FILE under the root, e.g. index.html)
+      --compress                  with --root: gzip text files once, off the event loop, and serve
+                                  the copies to clients that accept them (F.br, F.zst, F.gz beside
+                                  a file are always served that way)
   -q, --quiet                     no access log
       --log-level LEVEL           error, warn, info, debug or trace [default: info]
   -h, --help                      print this help
@@ -65,6 +76,12 @@ pub struct Options {
     pub listing: bool,
     /// `--status-path`: serve the statistics there.
     pub status_path: Option<String>,
+    /// `--fallback`: the file for paths where nothing exists.
+    pub fallback: Option<PathBuf>,
+    /// `--compress`.
+    pub compress: bool,
+    /// `--cors`: the origins allowed cross-origin access.
+    pub cors: Option<Origins>,
     /// `--log-level`.
     pub log_level: LevelFilter,
 }
@@ -95,17 +112,24 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         root: None,
         listing: false,
         status_path: None,
+        fallback: None,
+        compress: false,
+        cors: None,
         log_level: LevelFilter::Info,
     };
     let config = &mut options.config;
+    let mut added = Vec::new();
     while let Some(arg) = parser.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
             Short('q') | Long("quiet") => config.access_log = false,
             Long("listing") => options.listing = true,
+            Long("compress") => options.compress = true,
             Short('l') | Long("listen") => config.listen = value(&mut parser, "--listen", address)?,
             Short('r') | Long("root") => options.root = Some(parser.value()?.into()),
+            Long("fallback") => options.fallback = Some(parser.value()?.into()),
+            Long("cors") => options.cors = Some(value(&mut parser, "--cors", Origins::parse)?),
             Short('w') | Long("workers") => {
                 config.workers = value(&mut parser, "--workers", count)?
             }
@@ -144,9 +168,12 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
                 options.status_path = Some(value(&mut parser, "--status-path", status_path)?);
             }
             Long("log-level") => options.log_level = value(&mut parser, "--log-level", log_level)?,
+            Long("header") => added.push(value(&mut parser, "--header", header_field)?),
             _ => return Err(arg.unexpected().into()),
         }
     }
+    let fields = added.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    config.added_fields = AddedFields::new(fields).map_err(UsageError)?;
     Ok(Command::Run(Box::new(options)))
 }
 
@@ -191,6 +218,20 @@ fn status_path(text: &str) -> Result<String, String> {
     } else {
         Err("expected a path starting with '/'".into())
     }
+}
+
+/// `NAME: VALUE`, as `--header` takes it: the value's surrounding
+/// whitespace is not part of it (RFC 9112 §5.1).
+fn header_field(text: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = text.split_once(':') else {
+        return Err("expected 'NAME: VALUE'".into());
+    };
+    let field = (
+        name.to_string(),
+        value.trim_matches([' ', '\t']).to_string(),
+    );
+    AddedFields::new([(field.0.as_str(), field.1.as_str())])?;
+    Ok(field)
 }
 
 fn log_level(text: &str) -> Result<LevelFilter, String> {
@@ -255,6 +296,7 @@ mod tests {
         assert_eq!(options.log_level, LevelFilter::Info);
         assert_eq!(options.root, None);
         assert!(!options.listing);
+        assert_eq!(options.fallback, None);
     }
 
     #[test]
@@ -287,6 +329,11 @@ mod tests {
             "--status-path",
             "/status",
             "--listing",
+            "--fallback",
+            "index.html",
+            "--cors",
+            "*",
+            "--compress",
             "-q",
             "--log-level",
             "DEBUG",
@@ -306,6 +353,9 @@ mod tests {
         );
         assert_eq!(o.status_path.as_deref(), Some("/status"));
         assert!(o.listing && !c.access_log);
+        assert_eq!(o.fallback, Some(PathBuf::from("index.html")));
+        assert_eq!(o.cors, Some(Origins::Any));
+        assert!(o.compress);
         assert_eq!(o.log_level, LevelFilter::Debug);
     }
 
@@ -342,9 +392,78 @@ mod tests {
             (&["--max-body-bytes", "-1"], "--max-body-bytes"),
             (&["--status-path", "status"], "--status-path"),
             (&["--log-level", "loud"], "--log-level"),
+            (&["--cors", "example.com"], "--cors"),
+            (&["--cors", ""], "--cors"),
+            (&["--header", "X-A"], "--header"),
+            (&["--header", "Bad Name: x"], "--header"),
+            (&["--header", "X-A : x"], "--header"),
+            (&["--header", ": x"], "--header"),
+            (&["--header", "X-A: a\x01b"], "--header"),
+            (&["--header", "X-A: a\rb"], "--header"),
+            (&["--header", "Server: other"], "--header"),
+            (&["--header", "date: x"], "--header"),
+            (&["--header", "Content-Length: 1"], "--header"),
+            (&["--header", "Transfer-Encoding: chunked"], "--header"),
+            (&["--header", "Connection: close"], "--header"),
+            (&["--header", "Content-Encoding: gzip"], "--header"),
+            (&["--header", "Content-Range: bytes 0-1/2"], "--header"),
+            (&["--header", "VARY: Origin"], "--header"),
         ] {
             let message = error(args);
             assert!(message.contains(flag), "{args:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn header_fields_are_encoded_in_order() {
+        let o = run(&[
+            "--header",
+            "X-Frame-Options:DENY",
+            "--header=Cache-Control:  no-cache \t",
+        ]);
+        assert_eq!(
+            o.config.added_fields.as_bytes(),
+            b"X-Frame-Options: DENY\r\nCache-Control: no-cache\r\n"
+        );
+        assert_eq!(
+            run(&["--header", "X-Empty:"])
+                .config
+                .added_fields
+                .as_bytes(),
+            b"X-Empty: \r\n"
+        );
+    }
+
+    #[test]
+    fn help_names_every_flag() {
+        for flag in [
+            "--listen",
+            "--root",
+            "--workers",
+            "--max-connections",
+            "--header-timeout",
+            "--body-timeout",
+            "--keep-alive-timeout",
+            "--write-timeout",
+            "--shutdown-timeout",
+            "--max-header-bytes",
+            "--max-headers",
+            "--max-body-bytes",
+            "--status-path",
+            "--header",
+            "--cors",
+            "--listing",
+            "--fallback",
+            "--compress",
+            "--quiet",
+            "--log-level",
+            "--help",
+            "--version",
+        ] {
+            assert!(
+                HELP.contains(&format!("{flag} ")),
+                "{flag} missing from --help"
+            );
         }
     }
 

@@ -1,5 +1,6 @@
 //! Everything that can be configured, with the contract's defaults.
 
+use crate::http::AddedFields;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ pub struct Config {
     pub max_body_bytes: u64,
     /// Log one line per response.
     pub access_log: bool,
+    /// Fields added to every response but 1xx, after the server's own
+    /// (`--header`), the error responses of the server included.
+    pub added_fields: AddedFields,
 }
 
 /// The largest `max_header_bytes` accepted: heads are indexed with `u32`.
@@ -55,6 +59,7 @@ impl Default for Config {
             max_headers: 100,
             max_body_bytes: 1024 * 1024,
             access_log: true,
+            added_fields: AddedFields::default(),
         }
     }
 }

@@ -2,11 +2,12 @@
 //! listening line, serve until SIGINT or SIGTERM.
 
 use coffeeweb::cli::{self, Command, Options};
-use coffeeweb::handlers::{StaticFiles, StatusPage, Welcome, WithStatus};
+use coffeeweb::handlers::{Cors, StaticFiles, StatusPage, Welcome, WithStatus};
 use coffeeweb::{Config, Handler, Server, ServerHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -37,26 +38,58 @@ fn run(options: Options) -> ExitCode {
     }
     let status_path = options.status_path.clone();
     let Some(root) = &options.root else {
-        if options.listing {
-            log::warn!("--listing has no effect without --root");
+        if options.fallback.is_some() {
+            eprintln!("error: --fallback needs --root");
+            return ExitCode::from(2);
         }
+        for (set, flag) in [
+            (options.listing, "--listing"),
+            (options.compress, "--compress"),
+        ] {
+            if set {
+                log::warn!("{flag} has no effect without --root");
+            }
+        }
+        let cors = options.cors.clone();
         return serve(options.config, move |server| {
-            with_status(status_path.clone(), server, Welcome)
+            let inner = with_status(status_path.clone(), server, Welcome);
+            Cors::new(inner, cors.clone())
         });
     };
-    match StaticFiles::new(root, options.listing) {
-        Ok(files) => serve(options.config, move |server| {
-            with_status(status_path.clone(), server, files.for_another_loop())
-        }),
-        Err(e) => {
-            eprintln!("error: invalid value '{}' for --root: {e}", root.display());
+    match static_files(root, &options) {
+        Ok(files) => {
+            let cors = options.cors.clone();
+            serve(options.config, move |server| {
+                let inner = with_status(status_path.clone(), server, files.for_another_loop());
+                Cors::new(inner, cors.clone())
+            })
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
             ExitCode::from(2)
         }
     }
 }
 
-/// The handler of one event loop: `inner`, with the statistics page in
-/// front of it when `--status-path` asked for one.
+/// The static-file handler the options describe, or the usage error.
+fn static_files(root: &Path, options: &Options) -> Result<StaticFiles, String> {
+    let mut files = StaticFiles::new(root, options.listing)
+        .map_err(|e| format!("invalid value '{}' for --root: {e}", root.display()))?;
+    if let Some(fallback) = &options.fallback {
+        files = files
+            .with_fallback(fallback)
+            .map_err(|e| format!("invalid value '{}' for --fallback: {e}", fallback.display()))?;
+    }
+    if options.compress {
+        files = files
+            .with_compression()
+            .map_err(|e| format!("cannot start --compress: {e}"))?;
+    }
+    Ok(files)
+}
+
+/// `inner`, with the statistics page in front of it when `--status-path`
+/// asked for one.
 fn with_status<H: Handler>(
     status_path: Option<String>,
     server: &ServerHandle,
@@ -69,6 +102,8 @@ fn with_status<H: Handler>(
     WithStatus::new(page, inner)
 }
 
+/// Binds and runs, each event loop's handler made by `make` (the CORS
+/// wrapper, the status page, then the folder or the welcome page).
 fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> ExitCode {
     match coffeeweb::server::rlimit::raise_open_files_limit() {
         Ok((old, new)) => log::debug!("open files limit: {old} -> {new}"),

@@ -6,9 +6,8 @@
 mod common;
 
 use coffeeweb::handlers::{StatusPage, Welcome, WithStatus};
-use common::{config, get, Client, TestServer};
+use common::{browser, config, get, Client, TestServer};
 use serde_json::Value;
-use std::process::{Command, Stdio};
 
 fn status_server(workers: usize) -> TestServer {
     let config = coffeeweb::Config {
@@ -183,15 +182,7 @@ fn other_paths_still_reach_the_handler() {
 /// over several samples, i.e. figures that moved while the page watched.
 #[test]
 fn browser_renders_moving_figures() {
-    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
-    }) else {
-        eprintln!("SKIPPED browser_renders_moving_figures: chromium is not installed (apt-get install chromium)");
+    let Some(chromium) = browser::chromium("browser_renders_moving_figures") else {
         return;
     };
     let server = status_server(1);
@@ -208,29 +199,9 @@ fn browser_renders_moving_figures() {
             }
         })
     };
-    let profile = std::env::temp_dir().join(format!("coffeeweb-chromium-{}", std::process::id()));
-    let output = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=6000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("http://{addr}/status"))
-        .stderr(Stdio::null())
-        .output()
-        .expect("run chromium");
+    let dom = browser::dump_dom(chromium, &format!("http://{addr}/status"), 6000);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     load.join().unwrap();
-    let _ = std::fs::remove_dir_all(&profile);
-    let dom = String::from_utf8_lossy(&output.stdout);
     let attribute = |id: &str, name: &str| -> f64 {
         let at = dom
             .find(&format!("id=\"{id}\""))

@@ -150,10 +150,14 @@ fn a_client_that_does_not_read_is_closed_at_the_write_deadline() {
     let mut client = Client::connect(server.addr);
     let size = 64 * 1024 * 1024;
     client.send(get(&format!("/big/{size}")));
+    // The first byte says the response is being written (making 64 MiB
+    // can take seconds in a debug build on a busy machine).
+    let mut first = [0u8; 1];
+    client.stream.read_exact(&mut first).unwrap();
     // Not reading is the behaviour under test: wait well past the write
     // deadline, then find the connection cut short.
     std::thread::sleep(ms(1500));
-    let mut received = 0;
+    let mut received = 1;
     let mut chunk = vec![0u8; 1 << 20];
     loop {
         match client.stream.read(&mut chunk) {

@@ -11,12 +11,14 @@
 use crate::http::{Request, Response, Status};
 
 pub mod broadcast;
+pub mod cors;
 pub mod pool;
 pub mod static_files;
 pub mod status;
 pub mod welcome;
 
 pub use broadcast::Broadcast;
+pub use cors::Cors;
 pub use pool::Pool;
 pub use static_files::StaticFiles;
 pub use status::{StatusPage, WithStatus};
@@ -38,6 +40,15 @@ pub trait Handler: Send + 'static {
     /// after that response. By default every request is let through.
     fn refuse_early(&mut self, _req: &Request<'_>, _res: &mut Response) -> bool {
         false
+    }
+
+    /// The methods `req`'s path takes, as an `Allow` value: what a CORS
+    /// preflight is told before the browser sends the real request. By
+    /// default `GET, HEAD`, the methods of the built-in pages and the
+    /// static files; a handler that takes others says so (a closure
+    /// handler, which cannot, is described by the default).
+    fn allowed_methods(&self, _req: &Request<'_>) -> &'static str {
+        "GET, HEAD"
     }
 }
 

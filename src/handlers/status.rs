@@ -90,18 +90,20 @@ impl<H: Handler> Handler for WithStatus<H> {
             _ => self.inner.refuse_early(req, res),
         }
     }
+
+    fn allowed_methods(&self, req: &Request<'_>) -> &'static str {
+        match &self.page {
+            Some(page) if page.matches(req) => "GET, HEAD",
+            _ => self.inner.allowed_methods(req),
+        }
+    }
 }
 
 /// `?format=json` and `?format=html` decide; otherwise an `Accept` that
 /// names `text/html` gets the page, anything else (curl's `*/*`, a
 /// program's `application/json`) the JSON.
 fn wants_html(req: &Request<'_>) -> bool {
-    let format = req
-        .query()
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| pair.strip_prefix("format="));
-    match format {
+    match req.query_param("format") {
         Some(format) => format == "html",
         None => req
             .header_str("accept")

@@ -41,6 +41,26 @@ pub fn imf_fixdate(secs: u64) -> [u8; IMF_FIXDATE_LEN] {
     out
 }
 
+/// Length of an RFC 3339 UTC time to the second: `2026-12-01T18:25:23Z`.
+pub const RFC3339_LEN: usize = 20;
+
+/// Formats `secs` since the Unix epoch as RFC 3339, UTC, to the second
+/// (for JSON, where IMF-fixdate would need parsing).
+pub fn rfc3339(secs: u64) -> [u8; RFC3339_LEN] {
+    let second_of_day = secs % 86_400;
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let mut out = *b"1970-01-01T00:00:00Z";
+    let year = year.min(9999);
+    put_two_digits(&mut out[0..2], year / 100);
+    put_two_digits(&mut out[2..4], year % 100);
+    put_two_digits(&mut out[5..7], month);
+    put_two_digits(&mut out[8..10], day);
+    put_two_digits(&mut out[11..13], second_of_day / 3600);
+    put_two_digits(&mut out[14..16], second_of_day / 60 % 60);
+    put_two_digits(&mut out[17..19], second_of_day % 60);
+    out
+}
+
 fn put_two_digits(out: &mut [u8], n: u64) {
     out[0] = b'0' + (n / 10 % 10) as u8;
     out[1] = b'0' + (n % 10) as u8;
@@ -186,6 +206,13 @@ impl Default for DateCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_times() {
+        assert_eq!(&rfc3339(0), b"1970-01-01T00:00:00Z");
+        assert_eq!(&rfc3339(784_111_777), b"1994-11-06T08:49:37Z");
+        assert_eq!(&rfc3339(1_709_210_096), b"2024-02-29T12:34:56Z");
+    }
     use std::time::Duration;
 
     #[test]

@@ -1,6 +1,7 @@
 //! HTTP/1.1 on the wire: parsing requests, framing bodies, encoding
 //! responses. Nothing in here does IO; the server feeds it bytes.
 
+pub mod accept_encoding;
 pub mod chunked;
 pub mod date;
 pub mod decode;
@@ -16,7 +17,9 @@ mod status;
 pub use error::RequestError;
 pub use parse::Version;
 pub use request::Request;
-pub use response::{Body, ConnectionHeader, FileBody, Response, StreamLength, INLINE_BODY_MAX};
+pub use response::{
+    AddedFields, Body, ConnectionHeader, FileBody, Response, StreamLength, INLINE_BODY_MAX,
+};
 pub use status::Status;
 
 /// Appends `n` in decimal, without allocating.

@@ -67,6 +67,15 @@ impl<'a> Request<'a> {
         self.head.query.map(|q| ascii(q.of(self.buf)))
     }
 
+    /// The raw value of the first `name=value` pair of the query called
+    /// `name` (not percent-decoded); `Some("")` for `?name` or `?name=`.
+    pub fn query_param(&self, name: &str) -> Option<&'a str> {
+        self.query()?.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key == name).then_some(value)
+        })
+    }
+
     /// The protocol version.
     pub fn version(&self) -> Version {
         self.head.version

@@ -22,10 +22,13 @@ use std::time::Duration;
 pub const INLINE_BODY_MAX: usize = 16 * 1024;
 
 /// Whether `name` is one of the header fields the server writes itself:
-/// `Content-Length`, `Transfer-Encoding`, `Connection`, `Date`, `Server`
-/// (their lengths differ, so one comparison at most).
+/// `Content-Length`, `Transfer-Encoding`, `Connection`, `Date`, `Server`,
+/// and `Vary`, which is gathered from every part of the handler chain
+/// ([`Response::vary`]) into one field (their lengths differ but for
+/// `Date` and `Vary`, so two comparisons at most).
 fn is_reserved(name: &str) -> bool {
     let reserved = match name.len() {
+        4 if name.eq_ignore_ascii_case("vary") => return true,
         4 => "date",
         6 => "server",
         10 => "connection",
@@ -111,13 +114,16 @@ impl From<String> for Body {
 }
 
 /// The response a handler fills in. Starts as `200 OK` with no headers and
-/// no body. `Date`, `Server`, `Content-Length` and `Connection` are the
-/// server's to write; setting one of them, or a header that is not valid
-/// on the wire, turns the response into a 500 (and an error in the log).
+/// no body. `Date`, `Server`, `Content-Length`, `Transfer-Encoding` and
+/// `Connection` are the server's to write, and `Vary` is gathered with
+/// [`Response::vary`]; setting one of them with [`Response::header`], or a
+/// header that is not valid on the wire, turns the response into a 500
+/// (and an error in the log).
 #[derive(Debug, Default)]
 pub struct Response {
     status: Status,
     headers: Vec<u8>,
+    vary: Vec<&'static str>,
     body: Body,
     close: bool,
     misuse: Option<&'static str>,
@@ -129,6 +135,7 @@ pub struct Response {
     deferral: Option<Deferral>,
     /// The declared length of a streamed body.
     stream_length: Option<u64>,
+    added: AddedFields,
 }
 
 /// How the length of a streamed body is told to the client.
@@ -140,6 +147,61 @@ pub enum StreamLength {
     Chunked,
     /// No length: the body ends when the connection closes (HTTP/1.0).
     UntilClose,
+}
+
+/// Header fields added to every response but 1xx (`--header`), encoded
+/// once: `Name: value\r\n` lines, written after all the others.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddedFields(std::sync::Arc<[u8]>);
+
+impl AddedFields {
+    /// Fields from `(name, value)` pairs, checked as [`Response::header`]
+    /// checks them; the error names the first one that cannot be sent.
+    pub fn new<'a>(
+        fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<AddedFields, String> {
+        let mut lines = Vec::new();
+        for (name, value) in fields {
+            // Fields the server sets per response: a fixed copy would
+            // contradict the body it goes with.
+            let per_response = ["content-encoding", "content-range"]
+                .iter()
+                .any(|owned| owned.eq_ignore_ascii_case(name));
+            if per_response {
+                return Err(format!("{name}: header is written by the server"));
+            }
+            if let Some(why) = field_problem(name, value.as_bytes()) {
+                return Err(format!("{name}: {why}"));
+            }
+            push_field(&mut lines, name, value.as_bytes());
+        }
+        Ok(AddedFields(lines.into()))
+    }
+
+    /// The encoded lines.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Why a field cannot be sent as given, if it cannot.
+fn field_problem(name: &str, value: &[u8]) -> Option<&'static str> {
+    if !super::parse::is_token(name.as_bytes()) {
+        Some("header name is not a token")
+    } else if is_reserved(name) {
+        Some("header is written by the server")
+    } else if !super::parse::is_field_value(value) {
+        Some("header value holds a control character")
+    } else {
+        None
+    }
+}
+
+fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
 }
 
 impl Default for Status {
@@ -172,6 +234,15 @@ impl Response {
         Response::default()
     }
 
+    /// An empty `200 OK` that will carry `added` after its own fields,
+    /// now and after every reset.
+    pub fn with_added_fields(added: AddedFields) -> Response {
+        Response {
+            added,
+            ..Response::default()
+        }
+    }
+
     /// The status code.
     pub fn status(&self) -> Status {
         self.status
@@ -187,17 +258,20 @@ impl Response {
     /// control characters other than tab, or the response becomes a 500.
     pub fn header(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Response {
         let value = value.as_ref();
-        if !super::parse::is_token(name.as_bytes()) {
-            self.misuse = Some("header name is not a token");
-        } else if is_reserved(name) {
-            self.misuse = Some("header is written by the server");
-        } else if !super::parse::is_field_value(value) {
-            self.misuse = Some("header value holds a control character");
-        } else {
-            self.headers.extend_from_slice(name.as_bytes());
-            self.headers.extend_from_slice(b": ");
-            self.headers.extend_from_slice(value);
-            self.headers.extend_from_slice(b"\r\n");
+        match field_problem(name, value) {
+            Some(why) => self.misuse = Some(why),
+            None => push_field(&mut self.headers, name, value),
+        }
+        self
+    }
+
+    /// Says that the response depends on the request field `name`. Every
+    /// part of the handler chain may say so (the static files for
+    /// `Accept-Encoding`, CORS for `Origin`); the names are sent once each,
+    /// in one `Vary` field.
+    pub fn vary(&mut self, name: &'static str) -> &mut Response {
+        if !self.vary.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            self.vary.push(name);
         }
         self
     }
@@ -232,10 +306,17 @@ impl Response {
     /// Drops everything set so far and answers `status` with a short text
     /// body (for a handler that finds out half-way that it must fail).
     pub fn reset_to_error(&mut self, status: Status) -> &mut Response {
+        self.clear().error(status)
+    }
+
+    /// Drops the status, fields and body set so far, keeping whether the
+    /// connection closes (for a handler that answers something else than
+    /// it began to).
+    pub fn clear(&mut self) -> &mut Response {
         let close = self.close;
         self.reset();
         self.close = close;
-        self.error(status)
+        self
     }
 
     /// Keeps the request, to be answered later from any thread with the
@@ -292,6 +373,12 @@ impl Response {
         }
     }
 
+    /// Takes what every response of the loop carries (`--header` fields)
+    /// from the loop's own response: for a late answer made elsewhere.
+    pub(crate) fn carry_added_from(&mut self, loop_response: &Response) {
+        self.added = loop_response.added.clone();
+    }
+
     /// Where this loop's late answers go.
     pub(crate) fn attach(&mut self, outbox: Arc<dyn Outbox>) {
         self.outbox = Some(outbox);
@@ -339,6 +426,7 @@ impl Response {
     pub(crate) fn reset(&mut self) {
         self.status = Status::OK;
         self.headers.clear();
+        self.vary.clear();
         self.body = Body::Empty;
         self.close = false;
         self.misuse = None;
@@ -357,7 +445,8 @@ impl Response {
     }
 
     /// Appends the head to `out`: status line, `Server`, `Date`,
-    /// `Content-Length`, `Connection`, the handler's fields, CRLF.
+    /// `Content-Length`, `Connection`, the handler's fields, `Vary`, the
+    /// added fields, CRLF.
     pub fn encode_head(&self, out: &mut Vec<u8>, date: &DateCache, connection: ConnectionHeader) {
         self.status.write_head_start(out);
         // RFC 9110 §8.6: no Content-Length on 1xx and 204; on 304 it would
@@ -405,6 +494,16 @@ impl Response {
             ConnectionHeader::KeepAlive => out.extend_from_slice(b"Connection: keep-alive\r\n"),
         }
         out.extend_from_slice(&self.headers);
+        if let Some((first, rest)) = self.vary.split_first() {
+            out.extend_from_slice(b"Vary: ");
+            out.extend_from_slice(first.as_bytes());
+            for name in rest {
+                out.extend_from_slice(b", ");
+                out.extend_from_slice(name.as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(self.added.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
 
@@ -490,6 +589,45 @@ mod tests {
             encoded(&res, ConnectionHeader::Omit),
             "HTTP/1.1 200 OK\r\nServer: coffeeweb\r\nDate: X\r\nContent-Length: 0\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn vary_names_are_gathered_into_one_field() {
+        let mut res = Response::new();
+        res.vary("Accept-Encoding")
+            .header("X-A", "b")
+            .vary("Origin")
+            .vary("accept-encoding");
+        let head = encoded(&res, ConnectionHeader::Omit);
+        assert!(
+            head.ends_with("X-A: b\r\nVary: Accept-Encoding, Origin\r\n\r\n"),
+            "{head}"
+        );
+        res.header("Vary", "Accept");
+        assert!(res.misuse().is_some(), "Vary is the server's to write");
+    }
+
+    #[test]
+    fn added_fields_come_last_and_survive_resets() {
+        let added = AddedFields::new([("X-Frame-Options", "DENY"), ("X-B", "c d")]).unwrap();
+        let mut res = Response::with_added_fields(added);
+        res.header("Content-Type", "text/plain").vary("Origin");
+        let tail =
+            "Content-Type: text/plain\r\nVary: Origin\r\nX-Frame-Options: DENY\r\nX-B: c d\r\n\r\n";
+        assert!(encoded(&res, ConnectionHeader::Close).ends_with(tail));
+        res.reset();
+        assert!(encoded(&res, ConnectionHeader::Omit)
+            .ends_with("X-Frame-Options: DENY\r\nX-B: c d\r\n\r\n"));
+        for bad in [
+            ("Bad Name", "x"),
+            ("X-A", "a\nb"),
+            ("Date", "x"),
+            ("vary", "x"),
+            ("Content-Range", "x"),
+            ("content-encoding", "gzip"),
+        ] {
+            assert!(AddedFields::new([bad]).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

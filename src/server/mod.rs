@@ -113,7 +113,9 @@ impl<H: Handler> Server<H> {
         let mut loops = Vec::with_capacity(polls.len());
         for (index, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
             let inbox = Arc::clone(&shared.inboxes[index]);
-            let mut response = Response::new();
+            // Every response of the loop is encoded from this one, the
+            // server's own errors included: the added fields go with all.
+            let mut response = Response::with_added_fields(shared.config.added_fields.clone());
             response.attach(inbox.clone());
             let cx = Context {
                 handler: make(&handle),

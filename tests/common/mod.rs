@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use coffeeweb::handlers::Welcome;
 use coffeeweb::{Config, Handler, Server, ServerHandle};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -43,6 +45,11 @@ impl TestServer {
     /// A server with `handler` (cloned for each worker).
     pub fn with_handler<H: Handler + Clone>(config: Config, handler: H) -> TestServer {
         TestServer::with_factory(config, move |_| handler.clone())
+    }
+
+    /// A server of `files` (each worker with a cache of its own).
+    pub fn with_files(config: Config, files: coffeeweb::handlers::StaticFiles) -> TestServer {
+        TestServer::with_factory(config, move |_| files.for_another_loop())
     }
 
     /// A server whose handler for each worker `make` makes.

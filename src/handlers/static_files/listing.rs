@@ -4,25 +4,30 @@
 //! percent-encoded where linked, so a file called `<script>` or `a b#c`
 //! is harmless and reachable. Hidden entries, and symlinks that lead
 //! outside the root, are not listed.
+//!
+//! The same entries, in the same order, can be had as JSON (for scripts
+//! and front-ends): an array of `{"name", "type", "size", "modified"}`,
+//! `modified` in RFC 3339. [`entries`] gathers them once for both.
 
 use super::path;
-use crate::http::date::{imf_fixdate, unix_seconds};
+use crate::http::date::{imf_fixdate, rfc3339, unix_seconds};
 use std::fmt::Write;
 use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-struct Entry {
+/// One listed entry.
+pub struct Entry {
     name: Vec<u8>,
     is_dir: bool,
     size: u64,
     modified: u64,
 }
 
-/// Renders the listing of `dir` (inside the canonical `root`), shown as
-/// `url_path`.
-pub fn render(root: &Path, dir: &Path, url_path: &str) -> io::Result<String> {
+/// What `dir` (inside the canonical `root`) lists: directories first, then
+/// files, each sorted by name.
+pub fn entries(root: &Path, dir: &Path) -> io::Result<Vec<Entry>> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -44,6 +49,11 @@ pub fn render(root: &Path, dir: &Path, url_path: &str) -> io::Result<String> {
         });
     }
     entries.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
+    Ok(entries)
+}
+
+/// The HTML page of `entries`, shown as `url_path`.
+pub fn html(entries: &[Entry], url_path: &str) -> String {
     let title = escape_html(url_path.as_bytes());
     let mut html = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Index of {title}</title>\n\
@@ -54,7 +64,7 @@ pub fn render(root: &Path, dir: &Path, url_path: &str) -> io::Result<String> {
     if url_path != "/" {
         html.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
     }
-    for entry in &entries {
+    for entry in entries {
         let slash = if entry.is_dir { "/" } else { "" };
         let size = if entry.is_dir {
             "-".to_string()
@@ -72,7 +82,43 @@ pub fn render(root: &Path, dir: &Path, url_path: &str) -> io::Result<String> {
         );
     }
     html.push_str("</table>\n</body>\n</html>\n");
-    Ok(html)
+    html
+}
+
+/// The JSON array of `entries`. A name that is not UTF-8 is shown with
+/// U+FFFD in place of its bad bytes, as in the HTML.
+pub fn json(entries: &[Entry]) -> String {
+    let mut json = String::from("[");
+    for (at, entry) in entries.iter().enumerate() {
+        let separator = if at == 0 { "" } else { "," };
+        let kind = if entry.is_dir { "dir" } else { "file" };
+        let _ = write!(
+            json,
+            "{separator}\n{{\"name\":\"{}\",\"type\":\"{kind}\",\"size\":{},\"modified\":\"{}\"}}",
+            escape_json(&entry.name),
+            entry.size,
+            String::from_utf8_lossy(&rfc3339(entry.modified)),
+        );
+    }
+    json.push_str("\n]\n");
+    json
+}
+
+/// Escapes text for a JSON string (RFC 8259 §7).
+fn escape_json(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -118,5 +164,13 @@ mod tests {
         );
         assert_eq!(encode_path_segment(b"a b#c?d/e%f"), "a%20b%23c%3Fd%2Fe%25f");
         assert_eq!(encode_path_segment("café".as_bytes()), "caf%C3%A9");
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(
+            escape_json(b"a\"b\\c\nd\x01\xffe"),
+            "a\\\"b\\\\c\\u000ad\\u0001\u{fffd}e"
+        );
     }
 }

@@ -23,6 +23,9 @@ use std::path::{Component, Path, PathBuf};
 /// Why a path is not served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// Nothing at all at that path (no such file or directory): 404, or
+    /// the `--fallback` page.
+    Missing,
     /// Nothing to serve there (or nothing we admit to): 404.
     NotFound,
     /// Bytes that cannot be a path (malformed percent-encoding): 400.
@@ -35,6 +38,9 @@ impl From<io::Error> for Refusal {
     fn from(e: io::Error) -> Refusal {
         match e.kind() {
             io::ErrorKind::PermissionDenied => Refusal::Forbidden,
+            io::ErrorKind::NotFound => Refusal::Missing,
+            // `a.txt/b` (ENOTDIR: its kind is not stable before Rust 1.83).
+            _ if e.raw_os_error() == Some(libc::ENOTDIR) => Refusal::Missing,
             _ => Refusal::NotFound,
         }
     }
@@ -242,6 +248,16 @@ mod tests {
         fs::write(root.join(".git/config"), b"x").unwrap();
         let hidden = tree.link("config", Path::new(".git/config"));
         assert_eq!(inside(&root, &hidden).map(|_| ()), Err(Refusal::NotFound));
+    }
+
+    #[test]
+    fn missing_paths_are_told_from_refused_ones() {
+        let tree = Tree::new("missing");
+        let root = tree.root();
+        let missing = |path: &str| inside(&root, &root.join(path)).map(|_| ());
+        assert_eq!(missing("nothing/here"), Err(Refusal::Missing));
+        assert_eq!(missing("dir/file.txt/below"), Err(Refusal::Missing));
+        assert_eq!(missing("../secret.txt"), Err(Refusal::NotFound));
     }
 
     #[test]

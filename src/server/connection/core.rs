@@ -827,6 +827,7 @@ impl Core {
         // The late answer takes the place of the loop's own response for
         // as long as it is queued; the loop's (bound to its inbox, its
         // header buffer grown) goes back after.
+        res.carry_added_from(&cx.response);
         std::mem::swap(&mut cx.response, &mut res);
         let deferral = match cx.response.misuse() {
             Some(why) => {
