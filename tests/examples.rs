@@ -121,3 +121,68 @@ fn static_plus_api() {
     drop(example);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn pool() {
+    let example = Example::start("pool", &["--listen", "127.0.0.1:0"]);
+    let started = std::time::Instant::now();
+    let mut slow: Vec<Client> = (0..32)
+        .map(|_| {
+            let mut client = Client::connect(example.addr);
+            client.send(get("/slow"));
+            client
+        })
+        .collect();
+    let mut quick = Client::connect(example.addr);
+    assert_eq!(quick.send(get("/")).response().text(), "Hello, World!");
+    let quick_done = started.elapsed();
+    for client in &mut slow {
+        assert_eq!(client.response().text(), "done");
+    }
+    // 32 sleeps of 100 ms on 16 threads take at least 200 ms; the quick
+    // request did not wait for them.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    assert!(
+        quick_done < std::time::Duration::from_millis(100),
+        "{quick_done:?}"
+    );
+}
+
+#[test]
+fn sse() {
+    use std::io::Read;
+    let example = Example::start("sse", &["--listen", "127.0.0.1:0"]);
+    let subscribe = || {
+        let mut stream = common::connect(example.addr);
+        std::io::Write::write_all(&mut stream, get("/events").as_bytes()).unwrap();
+        stream
+    };
+    let mut subscribers = [subscribe(), subscribe()];
+    // Until the ticker's first event, which every subscriber gets once.
+    let mut seen = [String::new(), String::new()];
+    for (stream, seen) in subscribers.iter_mut().zip(&mut seen) {
+        while !seen.contains("id: ") {
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0);
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(
+            seen.contains("Content-Type: text/event-stream\r\n"),
+            "{seen}"
+        );
+        assert!(seen.contains("data: {\"tick\":"), "{seen}");
+    }
+    let reply = Client::connect(example.addr)
+        .send("POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello, all")
+        .response();
+    assert_eq!(reply.text(), "sent to 2 subscribers\n");
+    for (stream, seen) in subscribers.iter_mut().zip(&mut seen) {
+        while !seen.contains("data: hello, all\n\n") {
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0);
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+}
