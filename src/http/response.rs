@@ -197,6 +197,7 @@ fn field_problem(name: &str, value: &[u8]) -> Option<&'static str> {
     }
 }
 
+#[inline]
 fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
@@ -423,6 +424,7 @@ impl Response {
     }
 
     /// Back to an empty `200 OK`, keeping the header buffer's memory.
+    #[inline]
     pub(crate) fn reset(&mut self) {
         self.status = Status::OK;
         self.headers.clear();
@@ -487,6 +489,7 @@ impl Response {
     }
 
     /// `Connection`, the handler's fields, and the final CRLF.
+    #[inline]
     fn encode_rest(&self, out: &mut Vec<u8>, connection: ConnectionHeader) {
         match connection {
             ConnectionHeader::Omit => {}

@@ -117,6 +117,7 @@ impl Status {
     }
 
     /// Appends the status line and the `Server` field.
+    #[inline]
     pub(crate) fn write_head_start(self, out: &mut Vec<u8>) {
         match self.static_start() {
             Some(start) => out.extend_from_slice(start),
