@@ -235,3 +235,17 @@ fn root_serves_a_folder_and_an_unusable_root_exits_2() {
     );
     assert!(output.stdout.is_empty());
 }
+
+/// The README's Usage block is what `--help` prints, so the two cannot
+/// drift apart.
+#[test]
+fn the_readme_shows_the_real_help() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("## Usage\n\n```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a Usage block in README.md");
+    assert_eq!(block.trim_end(), coffeeweb::cli::HELP.trim_end());
+}
