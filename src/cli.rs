@@ -33,6 +33,9 @@ Options:
       --max-headers N             number of header fields [default: 100]
       --max-body-bytes N          request body, after chunked decoding [default: 1048576]
       --status-path PATH          serve live statistics at PATH (JSON and HTML)
+      --deferred-accept           let the kernel hold a connection until it sends (TCP_DEFER_ACCEPT):
+                                  cheaper short connections, but a silent one escapes the header
+                                  timeout and shutdown for about 1s
       --listing                   with --root: list directories that have no index.html
   -q, --quiet                     no access log
       --log-level LEVEL           error, warn, info, debug or trace [default: info]
@@ -100,6 +103,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Short('V') | Long("version") => return Ok(Command::Version),
             Short('q') | Long("quiet") => config.access_log = false,
             Long("listing") => options.listing = true,
+            Long("deferred-accept") => config.deferred_accept = true,
             Short('l') | Long("listen") => config.listen = value(&mut parser, "--listen", address)?,
             Short('r') | Long("root") => options.root = Some(parser.value()?.into()),
             Short('w') | Long("workers") => {
@@ -280,11 +284,13 @@ mod tests {
             "--status-path",
             "/status",
             "--listing",
+            "--deferred-accept",
             "-q",
             "--log-level",
             "DEBUG",
         ]);
         let c = &o.config;
+        assert!(c.deferred_accept);
         assert_eq!(c.listen.port(), 0);
         assert_eq!(o.root, Some(PathBuf::from("/srv")));
         assert_eq!((c.workers, c.max_connections), (2, 5));

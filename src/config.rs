@@ -33,6 +33,12 @@ pub struct Config {
     pub status_path: Option<String>,
     /// Log one line per response.
     pub access_log: bool,
+    /// Let the kernel hold a new connection until its first bytes arrive
+    /// (Linux `TCP_DEFER_ACCEPT`, nginx's `deferred`): fewer wake-ups per
+    /// short connection, but a connection that sends nothing stays out of
+    /// the server's sight for about a second, past `header_timeout` and
+    /// through a shutdown. Off by default.
+    pub deferred_accept: bool,
 }
 
 /// The largest `max_header_bytes` accepted: heads are indexed with `u32`.
@@ -54,6 +60,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             status_path: None,
             access_log: true,
+            deferred_accept: false,
         }
     }
 }

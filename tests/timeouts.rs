@@ -54,11 +54,9 @@ fn a_connection_that_sends_nothing_is_closed_silently() {
     let mut client = Client::connect(server.addr);
     let (bytes, waited) = until_closed(&mut client);
     assert!(bytes.is_empty(), "{:?}", String::from_utf8_lossy(&bytes));
-    // On Linux the kernel holds a silent connection for up to a second or
-    // so (TCP_DEFER_ACCEPT) before the server sees it and starts the
-    // header timeout.
-    eprintln!("a silent connection was closed after {waited:?}");
-    assert!(waited >= ms(350) && waited < ms(6000), "{waited:?}");
+    // Closed at the header deadline, not a defer time later
+    // (tests/idle_connections.rs holds the margin to tens of ms).
+    assert!(waited >= ms(350) && waited < ms(1000), "{waited:?}");
 }
 
 #[test]

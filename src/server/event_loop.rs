@@ -100,6 +100,8 @@ pub struct EventLoop<H> {
     now: u64,
     cx: Context<H>,
     max_connections: usize,
+    /// New connections come with their first bytes (`TCP_DEFER_ACCEPT`).
+    deferred_accept: bool,
     shared: Arc<Shared>,
     shutdown_timeout: u64,
     shutdown_deadline: Option<u64>,
@@ -141,6 +143,7 @@ impl<H: Handler> EventLoop<H> {
             now: 0,
             cx,
             max_connections: config.max_connections,
+            deferred_accept: config.deferred_accept && listener::CAN_DEFER_ACCEPT,
             shutdown_timeout: config.shutdown_timeout.as_millis() as u64,
             shared,
             shutdown_deadline: None,
@@ -372,7 +375,7 @@ impl<H: Handler> EventLoop<H> {
         stats.phase(Phase::Idle).add(1);
         self.timers
             .arm(&mut self.conns, key, TimerKind::Header, self.now);
-        if listener::DEFERRED_ACCEPT {
+        if self.deferred_accept {
             // Its first bytes are already here: read them now rather than
             // after the next epoll_wait.
             self.conns[key].ready(true, true, false);

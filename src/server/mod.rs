@@ -65,7 +65,7 @@ impl<H: Handler + Clone> Server<H> {
     pub fn bind(config: Config, handler: H) -> io::Result<Server<H>> {
         validate(&config)?;
         let addr = config.listen;
-        let listeners = listener::bind(addr, config.workers)
+        let listeners = listener::bind(addr, config.workers, config.deferred_accept)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listeners[0].local_addr()?;
         let mut loops = Vec::with_capacity(listeners.len());
