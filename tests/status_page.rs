@@ -186,7 +186,9 @@ fn browser_renders_moving_figures() {
             .status()
             .is_ok()
     }) else {
-        eprintln!("SKIPPED browser_renders_moving_figures: chromium is not installed (apt-get install chromium)");
+        common::missing_dependency(
+            "browser_renders_moving_figures: chromium is not installed (apt-get install chromium)",
+        );
         return;
     };
     let server = status_server(1);
