@@ -57,6 +57,7 @@ use super::context::Context;
 use super::listener;
 use super::stats::{LoopStats, Phase};
 use super::timers::{HasTimer, TimerKind, Timers};
+use super::trim::Trim;
 use super::Shared;
 use crate::handlers::Handler;
 use log::{debug, error, info, trace, warn};
@@ -102,6 +103,7 @@ pub struct EventLoop<H> {
     max_connections: usize,
     /// New connections come with their first bytes (`TCP_DEFER_ACCEPT`).
     deferred_accept: bool,
+    trim: Trim,
     shared: Arc<Shared>,
     shutdown_timeout: u64,
     shutdown_deadline: Option<u64>,
@@ -144,6 +146,7 @@ impl<H: Handler> EventLoop<H> {
             cx,
             max_connections: config.max_connections,
             deferred_accept: config.deferred_accept && listener::CAN_DEFER_ACCEPT,
+            trim: Trim::default(),
             shutdown_timeout: config.shutdown_timeout.as_millis() as u64,
             shared,
             shutdown_deadline: None,
@@ -173,6 +176,7 @@ impl<H: Handler> EventLoop<H> {
             self.drive_ready();
             self.expire_timers();
             self.free_closed();
+            self.trim.after_closes(self.conns.len());
             if self.finished() {
                 info!("worker done");
                 return Ok(());

@@ -19,6 +19,7 @@ pub mod rlimit;
 mod sendfile;
 pub mod stats;
 mod timers;
+mod trim;
 
 use crate::handlers::status::{StatusPage, WithStatus};
 use crate::handlers::Handler;
