@@ -76,7 +76,7 @@ class Direction:
         self.name, self.src, self.dst, self.args, self.rng = name, src, dst, args, rng
         self.link_free_at = 0.0  # when the "wire" has sent what is queued
         self.queued = 0
-        self.counts = dict(read=0, lost=0, queue_drop=0, duplicated=0, reordered=0, sent=0)
+        self.counts = dict(read=0, lost=0, queue_drop=0, duplicated=0, reordered=0, sent=0, device_down=0)
 
     def take(self, packet, now, schedule):
         a = self.args
@@ -108,6 +108,8 @@ class Direction:
             self.counts["sent"] += 1
         except BlockingIOError:
             self.counts["queue_drop"] += 1
+        except OSError:  # EIO: the far device is not up (yet)
+            self.counts["device_down"] += 1
 
 
 def main():
@@ -176,7 +178,7 @@ def main():
             for _ in range(64):  # a bounded batch, then deliver what is due
                 try:
                     packet = os.read(fd, 65536)
-                except BlockingIOError:
+                except (BlockingIOError, InterruptedError):
                     break
                 direction.take(packet, now, schedule)
 

@@ -76,6 +76,8 @@ down() {
 
 address() { # NS DEV LOCAL PEER
     ip -n "$1" link set lo up
+    # IPv4 only: no router solicitations or DAD on the link.
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
     ip -n "$1" addr add "$3" peer "$4" dev "$2"
     ip -n "$1" link set "$2" up
 }
