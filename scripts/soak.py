@@ -451,7 +451,11 @@ def non_reader(run, files):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.settimeout(1.0)
         ask = f"GET /{big['name']} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-        deadline = time.monotonic() + run.args.write_timeout + 5
+        # The server's write timeout runs from when its writes stop making
+        # progress, which is after its send buffer and our receive buffer
+        # have filled: seconds on a slow lossy link. Twice the timeout, and
+        # some, is the bound past which it has certainly failed to close.
+        deadline = time.monotonic() + 2 * run.args.write_timeout + 10
         while time.monotonic() < deadline and not run.stop.is_set():
             try:
                 sock.send(ask)
