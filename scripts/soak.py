@@ -59,8 +59,10 @@ class Stats:
         "hostile") an attack the server did not answer as it must."""
         with self.lock:
             self.outcomes[f"{side}.{kind}.FAILED"] += 1
+            line = f"{time.strftime('%H:%M:%S')} {side} {kind}: {what}"
             if len(self.failures) < 50:
-                self.failures.append(f"{time.strftime('%H:%M:%S')} {kind}: {what}")
+                self.failures.append(line)
+                print(f"  FAILED {line}", file=sys.stderr, flush=True)
 
 
 class Run:
