@@ -51,26 +51,10 @@ impl Download {
     fn start(addr: SocketAddr, path: &str) -> Download {
         let mut stream = common::connect(addr);
         write!(stream, "GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
-        let mut head = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = stream.read(&mut chunk).unwrap();
-            assert!(n > 0, "closed before the head ended");
-            head.extend_from_slice(&chunk[..n]);
-            let mut fields = [httparse::EMPTY_HEADER; 32];
-            let mut response = httparse::Response::new(&mut fields);
-            if let httparse::Status::Complete(head_len) = response.parse(&head).unwrap() {
-                assert_eq!(response.code, Some(200));
-                let len = response
-                    .headers
-                    .iter()
-                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-                    .map(|h| std::str::from_utf8(h.value).unwrap().parse().unwrap())
-                    .expect("Content-Length");
-                let body = head[head_len..].to_vec();
-                return Download { stream, len, body };
-            }
-        }
+        let (status, len, body) = common::read_head(&mut stream);
+        assert_eq!(status, 200);
+        let len = len.expect("Content-Length") as usize;
+        Download { stream, len, body }
     }
 
     /// Reads until `at_least` body bytes are in, or the end.

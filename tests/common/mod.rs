@@ -254,6 +254,29 @@ impl Client {
     }
 }
 
+/// Reads a response head from `stream` (parsed with httparse); returns the
+/// status, the Content-Length if any, and the body bytes that came with
+/// the head. For tests that read the body at their own pace.
+pub fn read_head(stream: &mut TcpStream) -> (u16, Option<u64>, Vec<u8>) {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).expect("reading a response head");
+        assert!(n > 0, "closed before the head ended");
+        head.extend_from_slice(&chunk[..n]);
+        let mut fields = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut fields);
+        if let httparse::Status::Complete(head_len) = response.parse(&head).expect("a valid head") {
+            let len = response
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok());
+            return (response.code.unwrap_or(0), len, head[head_len..].to_vec());
+        }
+    }
+}
+
 /// `GET path HTTP/1.1` with a Host header.
 pub fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n")
