@@ -189,7 +189,8 @@ impl ChunkedDecoder {
 /// without its CR, or a CR elsewhere, a 400.
 fn take_line(raw: &[u8], scanned: usize, max: usize) -> Result<Line, RequestError> {
     let Some(offset) = raw[scanned..].iter().position(|&b| b == b'\n') else {
-        if raw.len() > max {
+        // `max` bytes and no LF yet: the line will be longer than `max`.
+        if raw.len() >= max {
             return Err(RequestError::HeaderFieldsTooLarge);
         }
         return Ok(Line::Partial { scanned: raw.len() });
