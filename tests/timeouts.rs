@@ -167,10 +167,15 @@ fn a_client_that_does_not_read_is_closed_at_the_write_deadline() {
     let mut client = Client::connect(server.addr);
     let size = 64 * 1024 * 1024;
     client.send(get(&format!("/big/{size}")));
+    // The response has started once its first byte is here (the handler
+    // builds 64 MiB first, which takes a while on a loaded machine, and
+    // the write deadline cannot run before the writes do).
+    let mut first = [0u8; 1];
+    assert_eq!(client.stream.read(&mut first).unwrap(), 1);
     // Not reading is the behaviour under test: wait well past the write
     // deadline, then find the connection cut short.
     std::thread::sleep(ms(1500));
-    let mut received = 0;
+    let mut received = 1;
     let mut chunk = vec![0u8; 1 << 20];
     loop {
         match client.stream.read(&mut chunk) {
