@@ -2,6 +2,7 @@
 //!
 //! ```sh
 //! cargo run --release --example hello -- --listen 127.0.0.1:8080 --workers 1
+//! # --deferred-accept: TCP_DEFER_ACCEPT, as in S3 of the README
 //! ```
 //!
 //! The same 13 bytes that nginx's `return 200 "Hello, World!"` sends, which
@@ -21,13 +22,17 @@ fn main() -> std::io::Result<()> {
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--deferred-accept" {
+            config.deferred_accept = true;
+            continue;
+        }
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
             "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
             "--workers" => config.workers = value.parse().map_err(std::io::Error::other)?,
             _ => {
                 return Err(std::io::Error::other(
-                    "usage: hello [--listen ADDR] [--workers N]",
+                    "usage: hello [--listen ADDR] [--workers N] [--deferred-accept]",
                 ))
             }
         }

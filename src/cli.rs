@@ -39,6 +39,9 @@ Options:
       --header 'NAME: VALUE'      add this field to every response but 1xx; repeatable
       --cors ORIGINS              allow cross-origin requests from ORIGINS: * or a comma-separated
                                   list like https://a.example,http://localhost:5173 (with preflight)
+      --deferred-accept           let the kernel hold a connection until it sends (TCP_DEFER_ACCEPT):
+                                  cheaper short connections, but a silent one escapes the header
+                                  timeout and shutdown for about 1s
       --listing                   with --root: list directories that have no index.html
                                   (JSON for Accept: application/json or ?format=json)
       --fallback FILE             with --root: answer paths where nothing exists with FILE, 200
@@ -126,6 +129,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Short('q') | Long("quiet") => config.access_log = false,
             Long("listing") => options.listing = true,
             Long("compress") => options.compress = true,
+            Long("deferred-accept") => config.deferred_accept = true,
             Short('l') | Long("listen") => config.listen = value(&mut parser, "--listen", address)?,
             Short('r') | Long("root") => options.root = Some(parser.value()?.into()),
             Long("fallback") => options.fallback = Some(parser.value()?.into()),
@@ -334,11 +338,13 @@ mod tests {
             "--cors",
             "*",
             "--compress",
+            "--deferred-accept",
             "-q",
             "--log-level",
             "DEBUG",
         ]);
         let c = &o.config;
+        assert!(c.deferred_accept);
         assert_eq!(c.listen.port(), 0);
         assert_eq!(o.root, Some(PathBuf::from("/srv")));
         assert_eq!((c.workers, c.max_connections), (2, 5));

@@ -11,6 +11,7 @@ use common::{config, get, Client, TestServer};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Counts allocations made on threads that asked to be counted, each into
 /// the counter it chose (tests run in parallel, each with its own server).
@@ -139,16 +140,43 @@ fn a_hello_handler_allocates_nothing_per_request() {
     assert_eq!(allocations_per_batch(hello, "/", 16, 100), 0);
 }
 
+/// How long the static files' cache trusts an entry
+/// (`src/handlers/static_files/cache.rs: FRESH_FOR`); after that a request
+/// looks at the file again, which is not the path measured here.
+const CACHE_FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// A temporary folder, removed on drop (also when the test panics).
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[test]
 fn a_cached_small_static_file_allocates_nothing_per_request() {
-    let dir = std::env::temp_dir().join(format!("coffeeweb-alloc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("small.txt"), b"a small file").unwrap();
-    let files = StaticFiles::new(&dir, false).unwrap();
-    // A short warm-up and a short run: both fit well inside the cache's
-    // freshness window, so every measured request is answered from it.
-    let make = move || files.for_another_loop();
-    let allocations = allocations_made_after_warm_up(make, "/small.txt", 16, 2, 10);
-    std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(allocations, 0);
+    let dir = TempDir(std::env::temp_dir().join(format!("coffeeweb-alloc-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    std::fs::write(dir.0.join("small.txt"), b"a small file").unwrap();
+    // Every measured request must fall inside the entry's freshness
+    // window, which opens at the warm-up's first request. A loaded machine
+    // can overrun it: such a try does not count, and the next one (whose
+    // warm-up looks at the file and opens a new window) is measured
+    // instead. A machine too slow for three tries fails the test.
+    for _ in 0..3 {
+        let files = StaticFiles::new(&dir.0, false).unwrap();
+        let started = Instant::now();
+        let make = move || files.for_another_loop();
+        let allocations = allocations_made_after_warm_up(make, "/small.txt", 16, 2, 10);
+        if started.elapsed() < CACHE_FRESH_FOR / 2 {
+            assert_eq!(allocations, 0);
+            return;
+        }
+        eprintln!(
+            "a try took {:?}: past the cache window, again",
+            started.elapsed()
+        );
+    }
+    panic!("no try finished inside the cache's {CACHE_FRESH_FOR:?} window");
 }

@@ -142,12 +142,7 @@ fn exactly_one_listening_line_with_the_real_port() {
     );
     binary.signal(libc::SIGTERM);
     assert!(binary.wait_exit(Duration::from_secs(10)).unwrap().success());
-    let mut rest = String::new();
-    binary
-        .child
-        .stdout
-        .take()
-        .map(|mut out| out.read_to_string(&mut rest));
+    let rest = binary.rest_of_stdout();
     assert!(rest.is_empty(), "more on stdout: {rest:?}");
 }
 

@@ -1,8 +1,8 @@
 //! The deployment of docs/DEPLOY.md, end to end: two coffeeweb instances
 //! behind an nginx configured from scripts/deploy/nginx.conf, on loopback.
 //! Requests reach both and come back intact, pipelined and chunked ones
-//! included. Skipped, saying so, where nginx is not installed (CI installs
-//! it).
+//! included. Skipped, saying so, where nginx is not installed; under `CI=true`
+//! (CI installs it) that fails instead.
 
 mod common;
 
@@ -21,13 +21,20 @@ struct Nginx {
     child: Child,
     prefix: PathBuf,
     addr: SocketAddr,
+    stopped: bool,
 }
 
 impl Nginx {
     /// SIGTERM, not SIGKILL: a killed master leaves its workers running;
-    /// a terminated one takes them down with it.
+    /// a terminated one takes them down with it. Runs once: after the first call the pid is reaped and may belong
+    /// to another process, so it is never signalled again.
     fn stop(&mut self) {
-        // SAFETY: kill(2) on the pid of a child we own and have not reaped.
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        // SAFETY: kill(2) on the pid of a child we own and have not reaped
+        // (`stopped` was false, and only this function waits for it).
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         let _ = self.child.wait();
     }
@@ -55,7 +62,7 @@ fn start_nginx(upstreams: [SocketAddr; 2]) -> Option<Nginx> {
         .status()
         .is_err()
     {
-        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx-light)");
+        common::missing_dependency("nginx is not installed (apt-get install nginx-light)");
         return None;
     }
     let prefix = std::env::temp_dir().join(format!("coffeeweb-nginx-{}", std::process::id()));
@@ -89,6 +96,7 @@ fn start_nginx(upstreams: [SocketAddr; 2]) -> Option<Nginx> {
         child,
         prefix,
         addr,
+        stopped: false,
     };
     // nginx says nothing when it is ready: wait until it accepts.
     let deadline = Instant::now() + Duration::from_secs(10);

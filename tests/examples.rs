@@ -186,3 +186,27 @@ fn sse() {
         }
     }
 }
+
+#[test]
+fn echo() {
+    let dir = std::env::temp_dir().join(format!("coffeeweb-echo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("f.txt"), "file").unwrap();
+    let example = Example::start(
+        "echo",
+        &["--listen", "127.0.0.1:0", "--root", dir.to_str().unwrap()],
+    );
+    let mut client = Client::connect(example.addr);
+    // CRC-32 of "123456789" is the standard check value cbf43926.
+    let sized = client
+        .send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\n123456789")
+        .response();
+    assert_eq!(sized.text(), "9 cbf43926");
+    let chunked = client
+        .send("PUT /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n1234\r\n5\r\n56789\r\n0\r\n\r\n")
+        .response();
+    assert_eq!(chunked.text(), "9 cbf43926");
+    assert_eq!(client.send(get("/f.txt")).response().text(), "file");
+    drop(example);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

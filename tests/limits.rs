@@ -131,7 +131,7 @@ fn out_of_descriptors_the_loop_waits_without_spinning_and_serves_everyone_later(
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED: prlimit (util-linux) is not installed");
+        common::missing_dependency("prlimit (util-linux) is not installed");
         return;
     }
     let mut binary = Binary::start_with(
@@ -155,9 +155,8 @@ fn out_of_descriptors_the_loop_waits_without_spinning_and_serves_everyone_later(
             }
         }
     });
-    // 100 clients start a request (a client that sends nothing would wait
-    // in the kernel, not in the server: TCP_DEFER_ACCEPT). About 55 fit in
-    // 64 descriptors; the rest wait in the backlog.
+    // 100 clients start a request. About 55 fit in 64 descriptors; the
+    // rest wait in the backlog.
     let clients: Vec<TcpStream> = (0..100)
         .map(|_| {
             let mut stream = common::connect(binary.addr);

@@ -270,3 +270,21 @@ fn bare_lf_and_leading_empty_lines() {
         .unwrap();
     assert_eq!(head.version, Version::Http10);
 }
+
+/// A field whose name has the length of a framing field but another
+/// spelling is an ordinary field (the parser compares lengths first).
+#[test]
+fn look_alike_names_are_ordinary_fields() {
+    assert_eq!(status("GET / HTTP/1.1\r\nHots: a\r\nHost: a\r\n\r\n"), 200);
+    assert_eq!(status("GET / HTTP/1.1\r\nHots: a\r\n\r\n"), 400, "no Host");
+    let framed = parse("GET / HTTP/1.1\r\nHost: t\r\nContent-Lengtx: 5x\r\n\r\n");
+    assert_eq!(framed.map(|f| f.body), Ok(BodyFraming::None));
+    let framed = parse("GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encodinx: gzip\r\n\r\n");
+    assert_eq!(framed.map(|f| f.body), Ok(BodyFraming::None));
+    let framed = parse("GET / HTTP/1.1\r\nHost: t\r\nConnectiox: close\r\n\r\n").unwrap();
+    assert!(framed.keep_alive);
+    let framed =
+        parse("POST / HTTP/1.1\r\nHost: t\r\nExpecx: 100-continue\r\nContent-Length: 1\r\n\r\n")
+            .unwrap();
+    assert!(!framed.expect_continue);
+}

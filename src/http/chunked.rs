@@ -189,7 +189,8 @@ impl ChunkedDecoder {
 /// without its CR, or a CR elsewhere, a 400.
 fn take_line(raw: &[u8], scanned: usize, max: usize) -> Result<Line, RequestError> {
     let Some(offset) = raw[scanned..].iter().position(|&b| b == b'\n') else {
-        if raw.len() > max {
+        // `max` bytes and no LF yet: the line will be longer than `max`.
+        if raw.len() >= max {
             return Err(RequestError::HeaderFieldsTooLarge);
         }
         return Ok(Line::Partial { scanned: raw.len() });
@@ -286,5 +287,184 @@ mod tests {
         let done = decoder.decode(&mut wire).unwrap();
         assert!(done.done);
         assert_eq!(decoder.decoded_len(), 305);
+    }
+
+    const LIMITS: ChunkedLimits = ChunkedLimits {
+        max_body: 64,
+        max_line: 32,
+        max_trailers: 2,
+    };
+
+    /// Feeds `input` in pieces of `step` bytes as the connection does:
+    /// append, decode, cut out the consumed framing. Returns the decoded
+    /// body, whether it is complete, and the raw bytes left after it.
+    fn feed(
+        limits: ChunkedLimits,
+        input: &[u8],
+        step: usize,
+    ) -> Result<(Vec<u8>, bool, Vec<u8>), RequestError> {
+        let mut decoder = ChunkedDecoder::new(limits);
+        let mut buf = Vec::new();
+        let mut done = false;
+        for piece in input.chunks(step.max(1)) {
+            buf.extend_from_slice(piece);
+            let decoded = decoder.decode(&mut buf)?;
+            let at = decoder.decoded_len();
+            buf.drain(at..at + decoded.removed);
+            if decoded.done {
+                done = true;
+                break;
+            }
+        }
+        let body = buf[..decoder.decoded_len()].to_vec();
+        let rest = buf[decoder.decoded_len()..].to_vec();
+        Ok((body, done, rest))
+    }
+
+    fn whole(input: &[u8]) -> Result<(Vec<u8>, bool, Vec<u8>), RequestError> {
+        feed(LIMITS, input, input.len())
+    }
+
+    #[test]
+    fn decodes_at_any_split() {
+        let input = b"3\r\nabc\r\nA;ext=1\r\n0123456789\r\n0\r\nX-T: v\r\n\r\nNEXT";
+        for step in 1..=input.len() {
+            let (body, done, rest) = feed(LIMITS, input, step).unwrap();
+            if step == input.len() {
+                assert_eq!(rest, b"NEXT", "the next request is left alone");
+            }
+            assert!(done, "step {step}");
+            assert_eq!(body, b"abc0123456789", "step {step}");
+        }
+    }
+
+    #[test]
+    fn an_incomplete_body_is_not_done() {
+        for input in [
+            &b"3\r\nab"[..],
+            b"3\r\nabc",
+            b"3\r\nabc\r",
+            b"3\r\nabc\r\n0\r\n",
+            b"3",
+        ] {
+            let (_, done, _) = whole(input).unwrap();
+            assert!(!done, "{input:?}");
+        }
+        let (body, _, _) = whole(b"3\r\nab").unwrap();
+        assert_eq!(body, b"ab", "data is decoded as it comes");
+    }
+
+    #[test]
+    fn removed_counts_exactly_the_framing() {
+        let mut decoder = ChunkedDecoder::new(LIMITS);
+        let mut buf = b"2\r\nhi\r\n0\r\n\r\n".to_vec();
+        let decoded = decoder.decode(&mut buf).unwrap();
+        assert!(decoded.done);
+        assert_eq!(decoder.decoded_len(), 2);
+        assert_eq!(decoded.removed, buf.len() - 2);
+        assert_eq!(&buf[..2], b"hi");
+    }
+
+    #[test]
+    fn sizes_are_hex_without_sign_prefix_or_overflow() {
+        assert_eq!(parse_size_line(b"1f"), Ok(31));
+        assert_eq!(parse_size_line(b"1F"), Ok(31));
+        assert_eq!(parse_size_line(b"0010"), Ok(16));
+        assert_eq!(parse_size_line(b"ffffffffffffffff"), Ok(u64::MAX));
+        assert_eq!(
+            parse_size_line(b"10000000000000000"),
+            Err(RequestError::ContentTooLarge)
+        );
+        for bad in [
+            &b""[..],
+            b"+1",
+            b"-1",
+            b"0x1",
+            b" 1",
+            b"g",
+            b"1 2",
+            b"1;\x01",
+            b"1 x",
+        ] {
+            assert!(
+                matches!(parse_size_line(bad), Err(RequestError::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(parse_size_line(b"a ;name=value"), Ok(10));
+        assert_eq!(parse_size_line(b"a\t;x"), Ok(10));
+        assert_eq!(parse_size_line(b"a;"), Ok(10));
+    }
+
+    #[test]
+    fn framing_takes_exactly_crlf() {
+        for bad in [
+            &b"3\nabc\r\n0\r\n\r\n"[..],
+            b"3\r\nabc\n0\r\n\r\n",
+            b"3\r\nabcX\r\n",
+            b"3\r\nabc\r\n0\r\n\n",
+            b"3\r\r\nabc\r\n",
+            b"\n",
+        ] {
+            assert!(
+                matches!(whole(bad), Err(RequestError::BadRequest(_))),
+                "{bad:?}: {:?}",
+                whole(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn the_body_limit_is_inclusive() {
+        let exact = [b"40\r\n".as_slice(), &[b'x'; 64], b"\r\n0\r\n\r\n"].concat();
+        assert_eq!(whole(&exact).unwrap().0.len(), 64);
+        let over = [b"20\r\n".as_slice(), &[b'x'; 32], b"\r\n21\r\n"].concat();
+        assert_eq!(whole(&over), Err(RequestError::ContentTooLarge));
+        assert_eq!(whole(b"41\r\n"), Err(RequestError::ContentTooLarge));
+    }
+
+    #[test]
+    fn size_lines_and_trailers_are_bounded() {
+        // A size line of exactly max_line bytes (CRLF included) passes.
+        let line = format!("1;{}\r\n", "e".repeat(LIMITS.max_line - 4));
+        assert_eq!(line.len(), LIMITS.max_line);
+        let ok = format!("{line}x\r\n0\r\n\r\n");
+        assert!(whole(ok.as_bytes()).unwrap().1);
+        let long = format!("1;{}\r\nx\r\n0\r\n\r\n", "e".repeat(LIMITS.max_line - 3));
+        assert_eq!(
+            whole(long.as_bytes()),
+            Err(RequestError::HeaderFieldsTooLarge)
+        );
+        // Refused as soon as it is certain: max_line bytes and no LF.
+        let endless = format!("1;{}", "e".repeat(LIMITS.max_line - 2));
+        assert_eq!(
+            whole(endless.as_bytes()),
+            Err(RequestError::HeaderFieldsTooLarge)
+        );
+        let shorter = format!("1;{}\r", "e".repeat(LIMITS.max_line - 4));
+        assert!(
+            !whole(shorter.as_bytes()).unwrap().1,
+            "may still end in time"
+        );
+        // Two trailer fields pass, a third does not.
+        assert!(whole(b"0\r\nA: 1\r\nB: 2\r\n\r\n").unwrap().1);
+        assert_eq!(
+            whole(b"0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"),
+            Err(RequestError::HeaderFieldsTooLarge)
+        );
+        // Trailer bytes count together against max_line.
+        let big = format!(
+            "0\r\nA: {}\r\nB: {}\r\n\r\n",
+            "a".repeat(12),
+            "b".repeat(12)
+        );
+        assert_eq!(
+            whole(big.as_bytes()),
+            Err(RequestError::HeaderFieldsTooLarge)
+        );
+        assert!(matches!(
+            whole(b"0\r\nno colon\r\n\r\n"),
+            Err(RequestError::BadRequest(_))
+        ));
     }
 }

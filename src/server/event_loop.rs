@@ -57,6 +57,7 @@ use super::context::Context;
 use super::listener;
 use super::stats::{LoopStats, Phase};
 use super::timers::{HasTimer, TimerKind, Timers};
+use super::trim::Trim;
 use super::Shared;
 use crate::handlers::Handler;
 use crate::http::late::{LateEvent, Ticket};
@@ -112,6 +113,9 @@ pub struct EventLoop<H> {
     now: u64,
     cx: Context<H>,
     max_connections: usize,
+    /// New connections come with their first bytes (`TCP_DEFER_ACCEPT`).
+    deferred_accept: bool,
+    trim: Trim,
     shared: Arc<Shared>,
     shutdown_timeout: u64,
     shutdown_deadline: Option<u64>,
@@ -157,6 +161,8 @@ impl<H: Handler> EventLoop<H> {
             now: 0,
             cx,
             max_connections: config.max_connections,
+            deferred_accept: config.deferred_accept && listener::CAN_DEFER_ACCEPT,
+            trim: Trim::default(),
             shutdown_timeout: config.shutdown_timeout.as_millis() as u64,
             shared,
             shutdown_deadline: None,
@@ -186,6 +192,7 @@ impl<H: Handler> EventLoop<H> {
             self.drive_ready();
             self.expire_timers();
             self.free_closed();
+            self.trim.after_closes(self.conns.len());
             if self.finished() {
                 info!("worker done");
                 return Ok(());
@@ -393,7 +400,7 @@ impl<H: Handler> EventLoop<H> {
         stats.phase(Phase::Idle).add(1);
         self.timers
             .arm(&mut self.conns, key, TimerKind::Header, self.now);
-        if listener::DEFERRED_ACCEPT {
+        if self.deferred_accept {
             // Its first bytes are already here: read them now rather than
             // after the next epoll_wait.
             self.conns[key].ready(true, true, false);

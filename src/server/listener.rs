@@ -16,14 +16,37 @@
 //! A single worker never sets `SO_REUSEPORT`, so binding a port that is in
 //! use fails loudly rather than silently sharing it.
 //!
-//! On Linux the listener also has `TCP_DEFER_ACCEPT`: the kernel hands
-//! over a connection only once its first bytes have arrived (nginx's
-//! `listen ... deferred`). Every HTTP client speaks first, so the loop can
-//! read a new connection at once instead of waiting for a readiness event,
-//! and a connection that never sends anything is held by the kernel, not by
-//! us, for up to [`DEFER_ACCEPT_SECS`] (then it is handed over anyway and
-//! the header timeout closes it). Measured with wrk, a new connection per
-//! request: 22.8k -> 27k requests/s, 22 -> 17 µs of CPU per connection.
+//! `TCP_DEFER_ACCEPT` (nginx's `listen ... deferred`) is off unless
+//! [`Config::deferred_accept`](crate::Config::deferred_accept) asks for it.
+//! With it the kernel hands a connection over only once its first bytes
+//! have arrived, so the loop can read it at once instead of waiting for a
+//! readiness event; but a connection that never sends anything is then
+//! held by the kernel, out of our sight, for up to [`DEFER_ACCEPT_SECS`]:
+//! the header timeout starts only after that (a silent client lived 1.26 s
+//! at `--header-timeout 250ms`, 2.0 s at `1s`), and a shutdown does not
+//! close it. The contract wants the timeouts and the shutdown to hold for
+//! every completed connection, so the default is off, and the loop waits
+//! for the first readiness event of a new connection rather than trying a
+//! read that usually finds nothing yet.
+//!
+//! What each choice costs, measured with S3 of `scripts/bench.sh` (a new
+//! connection per request, `wrk -t1 -c50 -d10s -H 'Connection: close'`,
+//! server on core 0 and wrk on core 1, examples/hello in release, nginx
+//! `return 200` interleaved in the same run, medians of 4-5 rounds). The
+//! two cores were shared with other work, so requests/s swung by 2-3x
+//! between rounds; the server's CPU per request (from /proc) is the
+//! steady figure:
+//!
+//! | accept | req/s (median) | CPU µs per request |
+//! |---|---|---|
+//! | `TCP_DEFER_ACCEPT`, read at once (`deferred_accept`, opt-in) | 12,300 | 19.4 |
+//! | not deferred, first read on readiness (**default**) | 8,600 | 25.0 |
+//! | not deferred, read at once after accept | 9,300 | 27.9 |
+//! | nginx (not deferred) | 9,200 | 28.9 |
+//!
+//! Reading at once without the kernel option costs more than it saves:
+//! the request is usually not there yet, so the read returns EAGAIN and
+//! the readiness event comes anyway.
 //!
 //! `TCP_NODELAY` is set on the listener: Linux copies it to every accepted
 //! socket, which saves a `setsockopt` per connection (elsewhere the loop
@@ -42,9 +65,10 @@ pub const BALANCED_REUSE_PORT: bool = cfg!(any(target_os = "linux", target_os = 
 /// Whether accepted sockets inherit `TCP_NODELAY` from the listener.
 pub const NODELAY_INHERITED: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
-/// Whether new connections arrive with their first bytes already there
-/// (`TCP_DEFER_ACCEPT`), so reading them at once is worth it.
-pub const DEFERRED_ACCEPT: bool = cfg!(any(target_os = "linux", target_os = "android"));
+/// Whether `TCP_DEFER_ACCEPT` exists here: only then do new connections
+/// arrive with their first bytes already there, so that reading them at
+/// once is worth it.
+pub const CAN_DEFER_ACCEPT: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 /// How long the kernel waits for a silent client's first bytes before it
 /// hands the connection over anyway.
@@ -52,16 +76,17 @@ pub const DEFERRED_ACCEPT: bool = cfg!(any(target_os = "linux", target_os = "and
 pub const DEFER_ACCEPT_SECS: i32 = 1;
 
 /// Binds `workers` non-blocking listeners on `addr` (one shared socket
-/// where the OS cannot balance `SO_REUSEPORT`). The first one fixes the
-/// port when `addr` asks for port 0.
-pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<Vec<TcpListener>> {
+/// where the OS cannot balance `SO_REUSEPORT`), with `TCP_DEFER_ACCEPT`
+/// when `deferred` (where the OS has it). The first one fixes the port
+/// when `addr` asks for port 0.
+pub fn bind(addr: SocketAddr, workers: usize, deferred: bool) -> io::Result<Vec<TcpListener>> {
     let reuse_port = workers > 1 && BALANCED_REUSE_PORT;
-    let first = bind_one(addr, reuse_port)?;
+    let first = bind_one(addr, reuse_port, deferred)?;
     let addr = first.local_addr()?;
     let mut listeners = vec![first];
     for _ in 1..workers {
         let next = if reuse_port {
-            bind_one(addr, true)?
+            bind_one(addr, true, deferred)?
         } else {
             listeners[0].try_clone()?
         };
@@ -70,7 +95,7 @@ pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
-fn bind_one(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+fn bind_one(addr: SocketAddr, reuse_port: bool, deferred: bool) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
@@ -79,7 +104,9 @@ fn bind_one(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
     }
     socket.set_tcp_nodelay(true)?;
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    defer_accept(&socket)?;
+    if deferred {
+        defer_accept(&socket)?;
+    }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;

@@ -28,6 +28,7 @@ pub mod rlimit;
 mod sendfile;
 pub mod stats;
 mod timers;
+mod trim;
 
 use crate::handlers::Handler;
 use crate::http::Response;
@@ -88,7 +89,7 @@ impl<H: Handler> Server<H> {
     ) -> io::Result<Server<H>> {
         validate(&config)?;
         let addr = config.listen;
-        let listeners = listener::bind(addr, config.workers)
+        let listeners = listener::bind(addr, config.workers, config.deferred_accept)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listeners[0].local_addr()?;
         let mut polls = Vec::with_capacity(listeners.len());

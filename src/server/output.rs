@@ -6,12 +6,25 @@
 //! buffered bytes with `writev`, and nothing more is appended until the tail
 //! is gone (the connection stops parsing until then, which is also what
 //! keeps the memory of a client that does not read bounded).
+//!
+//! A file that changes under a download: the body is read from the
+//! descriptor opened for the request, so a file renamed over (how editors,
+//! `rsync` and deploy tools replace files) keeps sending the old bytes to
+//! the end. A file truncated in place has no old bytes left to send: the
+//! `Content-Length` already promised cannot be kept, so the write fails,
+//! the connection closes short of that length (the client can tell), and a
+//! warning names the shortfall. Nothing is ever padded or taken from
+//! elsewhere. (Bytes already handed to the kernel by `sendfile` are pages
+//! of the file, not copies: a page that is zeroed by a truncation in its
+//! middle, or rewritten in place, before it is transmitted goes out as it
+//! is then, as with nginx. Replace files by renaming.)
 
 use super::buffer::BufferPool;
 use super::sendfile::SendFile;
 use crate::http::chunked::encode_chunk;
 use crate::http::date::DateCache;
 use crate::http::{Body, ConnectionHeader, FileBody, Response, StreamLength, INLINE_BODY_MAX};
+use log::warn;
 use std::io::{self, IoSlice};
 
 /// The most bytes one `sendfile` is asked for; the socket takes what fits.
@@ -175,7 +188,15 @@ impl Output {
                 let count = usize::try_from(file.len)
                     .unwrap_or(usize::MAX)
                     .min(SENDFILE_MAX);
-                (sink.send_file(&file.file, file.offset, count)?, count)
+                let sent = sink
+                    .send_file(&file.file, file.offset, count)
+                    .inspect_err(|e| warn_if_shrank(e, file))?;
+                // A short count may mean a full socket or the end of a
+                // file that shrank: say "all" so that the caller tries
+                // again, and learns which from EAGAIN or the error. Waiting
+                // for WRITABLE instead would wait forever in the second
+                // case (no write hit EAGAIN, so no edge comes).
+                (sent, sent)
             }
             Some(Tail::File(_)) => (sink.write_before_more(buffered)?, buffered.len()),
             None => (sink.write(buffered)?, buffered.len()),
@@ -205,6 +226,16 @@ impl Output {
                 pool.put_output(buf);
             }
         }
+    }
+}
+
+/// A file body that meets the end of its file early cannot be finished.
+fn warn_if_shrank(e: &io::Error, file: &FileBody) {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        warn!(
+            "a file shrank while being sent: {} bytes of the response missing at offset {}; closing the connection",
+            file.len, file.offset
+        );
     }
 }
 
@@ -295,6 +326,49 @@ mod tests {
         let head_len = sink.got.len() - len as usize;
         assert!(sink.got[..head_len].ends_with(b"Content-Length: 150000\r\n\r\n"));
         assert!(sink.got[head_len..] == content[1234..1234 + 150_000]);
+    }
+
+    /// The portable path when the file is truncated under the download: the
+    /// bytes sent are a prefix of the old file, then an error (never
+    /// padding, never a loop that makes no progress).
+    #[test]
+    fn a_file_truncated_under_a_tail_ends_it_with_an_error() {
+        let path = std::env::temp_dir().join(format!("coffeeweb-shrink-{}", std::process::id()));
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let len = content.len() as u64;
+        let mut res = response(Body::File(FileBody {
+            file,
+            offset: 0,
+            len,
+        }));
+        let mut pool = BufferPool::default();
+        let mut out = Output::default();
+        let date = DateCache::new();
+        out.push_response(&mut res, false, &date, ConnectionHeader::Omit, &mut pool);
+        let mut sink = Trickle {
+            limit: 7000,
+            got: Vec::new(),
+        };
+        for _ in 0..4 {
+            out.write_to(&mut sink).unwrap();
+        }
+        writer.set_len(50_000).unwrap();
+        let error = loop {
+            match out.write_to(&mut sink) {
+                Ok(w) => assert!(w.bytes > 0, "a write that makes no progress"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+        let head_len = sink.got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let body = &sink.got[head_len..];
+        assert_eq!(body.len(), 50_000);
+        assert!(body == &content[..50_000], "bytes that are not the file's");
+        assert_eq!(out.pending() as u64, len - 50_000);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use coffeeweb::{Config, Handler, Server, ServerHandle};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -305,6 +306,29 @@ impl Client {
     }
 }
 
+/// Reads a response head from `stream` (parsed with httparse); returns the
+/// status, the Content-Length if any, and the body bytes that came with
+/// the head. For tests that read the body at their own pace.
+pub fn read_head(stream: &mut TcpStream) -> (u16, Option<u64>, Vec<u8>) {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).expect("reading a response head");
+        assert!(n > 0, "closed before the head ended");
+        head.extend_from_slice(&chunk[..n]);
+        let mut fields = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut fields);
+        if let httparse::Status::Complete(head_len) = response.parse(&head).expect("a valid head") {
+            let len = response
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok());
+            return (response.code.unwrap_or(0), len, head[head_len..].to_vec());
+        }
+    }
+}
+
 /// `GET path HTTP/1.1` with a Host header.
 pub fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n")
@@ -316,6 +340,9 @@ pub struct Binary {
     pub addr: SocketAddr,
     pub stdout_line: String,
     pub stderr: Option<ChildStderr>,
+    /// The rest of stdout, line by line, from a reader thread (which ends
+    /// when the process closes its stdout).
+    stdout: Receiver<String>,
 }
 
 impl Binary {
@@ -325,7 +352,9 @@ impl Binary {
     }
 
     /// Starts `program args...` (coffeeweb under a wrapper such as
-    /// `prlimit`) and waits for the listening line.
+    /// `prlimit`) and waits for the listening line, at most
+    /// [`IO_TIMEOUT`]: a binary that hangs before it fails the test (and
+    /// is killed).
     pub fn start_with(program: &str, args: &[&str]) -> Binary {
         let mut child = Command::new(program)
             .args(args)
@@ -334,11 +363,23 @@ impl Binary {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn coffeeweb");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
+        let pipe = child.stdout.take().unwrap();
+        let (tx, stdout) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if tx.send(line + "\n").is_err() {
+                    return;
+                }
+            }
+        });
+        let line = match stdout.recv_timeout(IO_TIMEOUT) {
+            Ok(line) => line,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no listening line within {IO_TIMEOUT:?}: {e}");
+            }
+        };
         let addr = line
             .trim()
             .strip_prefix("coffeeweb listening on http://")
@@ -351,7 +392,18 @@ impl Binary {
             addr,
             stdout_line: line,
             stderr,
+            stdout,
         }
+    }
+
+    /// What the process wrote on stdout after its listening line, once it
+    /// has exited (call after [`Binary::wait_exit`]).
+    pub fn rest_of_stdout(&self) -> String {
+        let mut rest = String::new();
+        while let Ok(line) = self.stdout.recv_timeout(IO_TIMEOUT) {
+            rest.push_str(&line);
+        }
+        rest
     }
 
     /// Sends a signal to the process.
@@ -375,6 +427,17 @@ impl Drop for Binary {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A test whose real dependency (chromium, nginx, prlimit) is missing:
+/// fails under CI (`CI=true`), where the dependency is installed and its
+/// absence is a broken setup; elsewhere says it is skipped. The caller
+/// returns after this.
+pub fn missing_dependency(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true and {what}: this test must run in CI");
+    }
+    eprintln!("SKIPPED: {what}");
 }
 
 /// A handler for tests: `/panic` panics, `/big/N` answers N bytes of a

@@ -271,9 +271,12 @@ impl Streaming {
     }
 }
 
-/// Loop milliseconds in `d`, rounded up so a timer never fires early.
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
+/// The loop-clock deadline `delay` after `now`. The loop's clock counts
+/// whole milliseconds (rounded down), so one more keeps a timer from ever
+/// firing early.
+fn deadline(now: u64, delay: Duration) -> u64 {
+    let millis = u64::try_from(delay.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
+    now.saturating_add(millis).saturating_add(1)
 }
 
 /// What the next step of a stream is.
@@ -663,7 +666,7 @@ impl Core {
         let until = match deferral {
             Deferral::Later(cancelled) => Until::Thread(cancelled),
             Deferral::After(delay, answer) => Until::Timer {
-                at: cx.now.saturating_add(millis(delay)),
+                at: deadline(cx.now, delay),
                 armed: false,
                 answer,
             },
@@ -756,7 +759,7 @@ impl Core {
                 } => match producer.produce() {
                     Produced::Piece(piece) => Next::Piece(piece),
                     Produced::After(delay) => {
-                        (*at, *armed) = (Some(cx.now.saturating_add(millis(delay))), false);
+                        (*at, *armed) = (Some(deadline(cx.now, delay)), false);
                         Next::Wait
                     }
                     Produced::End => Next::End,
