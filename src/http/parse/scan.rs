@@ -20,24 +20,39 @@
 /// Bytes per chunk.
 pub(super) const WIDTH: usize = 16;
 
-/// The first index in `bytes` whose bit is set in `stops` of its chunk, or
-/// `None` when none is; a tail shorter than a chunk is judged by `member`,
-/// which must be the same class.
+/// The first index from `from` in `buf` whose bit is set in `stops` of its
+/// chunk, or `None` when none is. Fewer than sixteen bytes left at the end
+/// are judged by the last sixteen bytes of `buf`, which overlap bytes
+/// already judged (their bits are shifted out), so that the end of a head
+/// costs one vector check too; only a `buf` shorter than a chunk is left
+/// to `short`, which must answer for the same class (relative to `from`).
 #[inline(always)]
 pub(super) fn run_end(
-    bytes: &[u8],
+    buf: &[u8],
+    from: usize,
     stops: impl Fn(&[u8; WIDTH]) -> u32,
-    member: impl Fn(u8) -> bool,
+    short: impl Fn(&[u8]) -> Option<usize>,
 ) -> Option<usize> {
+    let bytes = &buf[from..];
     let mut at = 0;
     while let Some(chunk) = bytes[at..].first_chunk::<WIDTH>() {
         let mask = stops(chunk);
         if mask != 0 {
-            return Some(at + mask.trailing_zeros() as usize);
+            return Some(from + at + mask.trailing_zeros() as usize);
         }
         at += WIDTH;
     }
-    bytes[at..].iter().position(|&b| !member(b)).map(|n| at + n)
+    if at == bytes.len() {
+        return None;
+    }
+    let Some(last) = buf.len().checked_sub(WIDTH) else {
+        return short(bytes).map(|n| from + n);
+    };
+    let chunk = buf[last..].first_chunk::<WIDTH>()?;
+    // `last < from + at < buf.len() = last + 16`: the shift is 1..=15.
+    let at = from + at;
+    let mask = stops(chunk) >> (at - last);
+    (mask != 0).then(|| at + mask.trailing_zeros() as usize)
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -155,6 +170,7 @@ pub(super) mod scalar {
         b == b'\t' || (b >= 0x20 && b != 0x7f)
     }
 
+    #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
     pub(in super::super) fn is_name(b: u8) -> bool {
         b.is_ascii_alphanumeric() || b == b'-'
     }
@@ -220,16 +236,29 @@ mod tests {
         }
     }
 
+    /// Every start, every stop (or none), in buffers of every length
+    /// around the chunk size: chunks, overlapping tails and short buffers.
     #[test]
     fn runs_end_at_the_first_stop_in_chunks_and_tails() {
-        for len in 0..40 {
-            for stop in 0..=len {
-                let mut bytes = vec![b'x'; len];
-                if stop < len {
-                    bytes[stop] = b'\n';
+        let short = |bytes: &[u8]| bytes.iter().position(|&b| !scalar::is_value(b));
+        for len in 0..50 {
+            for from in 0..=len {
+                for stop in from..=len {
+                    let mut bytes = vec![b'x'; len];
+                    // A stop before `from` must not count.
+                    if from > 0 {
+                        bytes[from - 1] = b'\r';
+                    }
+                    if stop < len {
+                        bytes[stop] = b'\n';
+                    }
+                    let expected = (stop < len).then_some(stop);
+                    assert_eq!(
+                        run_end(&bytes, from, value_stops, short),
+                        expected,
+                        "{len} {from} {stop}"
+                    );
                 }
-                let expected = (stop < len).then_some(stop);
-                assert_eq!(run_end(&bytes, value_stops, scalar::is_value), expected);
             }
         }
     }
