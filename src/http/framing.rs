@@ -51,6 +51,7 @@ struct Fields {
 /// Reads the framing of the request whose head is `head` in `buf`.
 /// `max_body` is `--max-body-bytes`: a longer declared length is a 413
 /// before any of the body is read.
+#[inline]
 pub fn framing(
     buf: &[u8],
     head: &Head,

@@ -283,6 +283,7 @@ impl Response {
     /// Appends the head to `out`: status line, `Server`, `Date`,
     /// `Content-Length`, `Connection`, the handler's fields, CRLF.
     /// A head that is the same bytes as the last one is copied whole.
+    #[inline]
     pub fn encode_head(
         &mut self,
         out: &mut Vec<u8>,
