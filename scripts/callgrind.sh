@@ -33,49 +33,15 @@ cargo build --release --quiet --bin coffeeweb --example hello
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# Whether something listens on 127.0.0.1:PORT, read from /proc (connecting
-# to find out would be a connection the server has to serve).
-listening() {
-    python3 - "$1" <<'PY'
-import sys
-want = "0100007F:%04X" % int(sys.argv[1])
-with open("/proc/net/tcp") as f:
-    sys.exit(0 if any(l.split()[1] == want and l.split()[3] == "0A" for l in f.readlines()[1:]) else 1)
-PY
-}
-
-# nginx_conf PORT: a configuration that answers like examples/hello.
-nginx_conf() {
-    mkdir -p "$work/nginx"
-    cat > "$work/nginx/nginx.conf" <<NGINX
-worker_processes 1;
-master_process off;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    default_type text/plain;
-    client_body_temp_path $work/nginx/body;
-    server {
-        listen 127.0.0.1:$1;
-        location = / { return 200 "Hello, World!"; }
-    }
-}
-NGINX
-    echo "nginx -p $work/nginx -c $work/nginx/nginx.conf -e $work/nginx/error.log"
-}
+# shellcheck source=scripts/hello_peers.sh
+. scripts/hello_peers.sh
 
 # command_for TARGET PORT
 command_for() {
     case "$1" in
         hello) echo "./target/release/examples/hello --listen 127.0.0.1:$2" ;;
         welcome) echo "./target/release/coffeeweb --quiet --listen 127.0.0.1:$2" ;;
-        nginx) nginx_conf "$2" ;;
+        nginx) nginx_hello "$work/nginx" "$2" ;;
         *) echo "unknown target: $1" >&2; exit 2 ;;
     esac
 }

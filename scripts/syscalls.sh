@@ -30,41 +30,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-listening() {
-    python3 - "$1" <<'PY'
-import sys
-want = "0100007F:%04X" % int(sys.argv[1])
-with open("/proc/net/tcp") as f:
-    sys.exit(0 if any(l.split()[1] == want and l.split()[3] == "0A" for l in f.readlines()[1:]) else 1)
-PY
-}
+# shellcheck source=scripts/hello_peers.sh
+. scripts/hello_peers.sh
 
 # start SERVER PORT: sets server_pid.
 start() {
     case "$1" in
         coffeeweb) taskset -c 0 ./target/release/examples/hello --listen "127.0.0.1:$2" > /dev/null & ;;
         nginx)
-            mkdir -p "$work/nginx"
-            cat > "$work/nginx/nginx.conf" <<NGINX
-worker_processes 1;
-master_process off;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    default_type text/plain;
-    client_body_temp_path $work/nginx/body;
-    server {
-        listen 127.0.0.1:$2;
-        location = / { return 200 "Hello, World!"; }
-    }
-}
-NGINX
-            taskset -c 0 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" & ;;
+            # shellcheck disable=SC2046
+            taskset -c 0 $(nginx_hello "$work/nginx" "$2") & ;;
     esac
     server_pid=$!
     until listening "$2"; do sleep 0.05; done
