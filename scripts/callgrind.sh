@@ -57,8 +57,7 @@ total_instructions() {
     local pid=$!
     until listening "$port"; do sleep 0.1; done
     python3 scripts/requests.py "$port" "$requests" "$depth"
-    kill -TERM "$pid"
-    wait "$pid" || true
+    stop_server "$pid" "$work/out"
     awk '/^summary:/ {print $2}' "$work/out"
 }
 

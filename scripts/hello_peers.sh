@@ -41,3 +41,28 @@ http {
 NGINX
     echo "nginx -p $1 -c $1/nginx.conf -e $1/error.log"
 }
+
+# Whether PID is alive and has not exited yet (an exited child stays a
+# zombie until it is waited for).
+running() {
+    [ -r "/proc/$1/status" ] && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+
+# stop_server PID [FILE]: SIGTERM, then wait for it to exit. nginx without
+# a master process misses a SIGTERM that lands between its check of the
+# flag and its next epoll_wait (seen under valgrind, which widens the
+# window), so the signal is repeated each second, until the process exits
+# or, when FILE is given, until FILE (callgrind's profile, written at exit)
+# is no longer empty.
+stop_server() {
+    local tries=0
+    kill -TERM "$1" 2>/dev/null || true
+    while [ "$tries" -lt 60 ] && running "$1" && { [ -z "${2:-}" ] || [ ! -s "$2" ]; }; do
+        sleep 1
+        tries=$((tries + 1))
+        if running "$1" && { [ -z "${2:-}" ] || [ ! -s "$2" ]; }; then
+            kill -TERM "$1" 2>/dev/null || true
+        fi
+    done
+    wait "$1" 2>/dev/null || true
+}

@@ -46,8 +46,7 @@ start() {
 }
 
 stop() {
-    kill -TERM "$server_pid"
-    wait "$server_pid" 2>/dev/null || true
+    stop_server "$server_pid"
     server_pid=""
 }
 
