@@ -186,6 +186,11 @@ impl DateCache {
         }
     }
 
+    /// The second the cached line shows (seconds since the Unix epoch).
+    pub(crate) fn second(&self) -> u64 {
+        self.second
+    }
+
     /// `Date: <IMF-fixdate>\r\n`.
     pub fn line(&self) -> &[u8] {
         &self.line[..DATE_LINE_LEN]

@@ -9,7 +9,7 @@
 //! HTTP/1.0, differing lengths, lengths that are not `1*DIGIT`, codings
 //! other than a single `chunked`.
 
-use super::parse::{is_valid_host, Head, HeaderSpan, Version};
+use super::parse::{is_name, is_valid_host_in, Head, HeaderSpan, Span, Version};
 use super::RequestError;
 
 /// How the body of a request is delimited.
@@ -36,9 +36,9 @@ pub struct Framing {
 
 /// The header fields that framing depends on, gathered in one pass.
 #[derive(Default)]
-struct Fields<'a> {
+struct Fields {
     hosts: usize,
-    host: &'a [u8],
+    host: Span,
     content_length: Option<u64>,
     transfer_encoding: bool,
     chunked: usize,
@@ -51,6 +51,7 @@ struct Fields<'a> {
 /// Reads the framing of the request whose head is `head` in `buf`.
 /// `max_body` is `--max-body-bytes`: a longer declared length is a 413
 /// before any of the body is read.
+#[inline]
 pub fn framing(
     buf: &[u8],
     head: &Head,
@@ -58,10 +59,16 @@ pub fn framing(
     max_body: u64,
 ) -> Result<Framing, RequestError> {
     let mut fields = Fields::default();
-    for header in headers {
-        fields.add(header.name.of(buf), header.value.of(buf))?;
+    if head.noted.others {
+        for header in headers {
+            fields.add(header.name.of(buf), header, buf)?;
+        }
+    } else {
+        // The scan saw no field but `Host` that framing reads.
+        fields.hosts = usize::from(head.noted.hosts);
+        fields.host = head.noted.host;
     }
-    fields.check_host(head.version)?;
+    fields.check_host(buf, head.version)?;
     let body = fields.body(head.version, max_body)?;
     let keep_alive = match head.version {
         Version::Http11 => !fields.close,
@@ -74,15 +81,6 @@ pub fn framing(
     })
 }
 
-/// Whether the field name `name` is `lower` (lowercase letters and `-`),
-/// ignoring case. Setting bit 0x20 lowers a letter, and maps no other
-/// token byte onto a lowercase letter or `-` (only CR, which no name
-/// holds, becomes `-`), so one OR per byte does what
-/// `eq_ignore_ascii_case` does with a lookup.
-fn is_name(name: &[u8], lower: &[u8]) -> bool {
-    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
-}
-
 /// The elements of a comma-separated list (RFC 9110 §5.6.1), trimmed,
 /// with empty elements skipped as the RFC requires.
 fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -92,13 +90,14 @@ fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|element| !element.is_empty())
 }
 
-impl<'a> Fields<'a> {
-    fn add(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), RequestError> {
+impl Fields {
+    fn add(&mut self, name: &[u8], header: &HeaderSpan, buf: &[u8]) -> Result<(), RequestError> {
+        let value = header.value.of(buf);
         // Compare lengths first: most fields are rejected on one integer.
         match name.len() {
             4 if is_name(name, b"host") => {
                 self.hosts += 1;
-                self.host = value;
+                self.host = header.value;
             }
             14 if is_name(name, b"content-length") => {
                 self.add_content_length(value)?;
@@ -152,11 +151,11 @@ impl<'a> Fields<'a> {
 
     /// RFC 9112 §3.2: an HTTP/1.1 request has exactly one `Host`; no
     /// request has two.
-    fn check_host(&self, version: Version) -> Result<(), RequestError> {
+    fn check_host(&self, buf: &[u8], version: Version) -> Result<(), RequestError> {
         match (self.hosts, version) {
             (0, Version::Http11) => Err(RequestError::BadRequest("missing Host header")),
             (0, Version::Http10) => Ok(()),
-            (1, _) if is_valid_host(self.host) => Ok(()),
+            (1, _) if is_valid_host_in(buf, self.host) => Ok(()),
             (1, _) => Err(RequestError::BadRequest("invalid Host header")),
             _ => Err(RequestError::BadRequest("more than one Host header")),
         }

@@ -44,7 +44,7 @@ pub struct Ticket {
 #[derive(Debug)]
 pub enum LateEvent {
     /// The answer to a kept request.
-    Answer(Response),
+    Answer(Box<Response>),
     /// The [`Later`] was dropped without an answer (a 500).
     Dropped,
     /// A stream has pieces (or its end) to take.
@@ -96,7 +96,7 @@ impl Later {
         if let Some(binding) = self.binding.take() {
             binding
                 .outbox
-                .post(binding.ticket, LateEvent::Answer(response));
+                .post(binding.ticket, LateEvent::Answer(Box::new(response)));
         }
     }
 

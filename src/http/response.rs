@@ -136,6 +136,7 @@ pub struct Response {
     /// The declared length of a streamed body.
     stream_length: Option<u64>,
     added: AddedFields,
+    last_head: EncodedHead,
 }
 
 /// How the length of a streamed body is told to the client.
@@ -203,6 +204,51 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
+}
+
+/// The last head a response encoded. Most handlers answer the same way
+/// every time (`hello`, the welcome page, a cached file), and then the
+/// next head is the same bytes: copying them whole costs a third of
+/// encoding them again (callgrind).
+#[derive(Debug, Default)]
+struct EncodedHead {
+    /// What the bytes were encoded from, but the handler's fields.
+    key: Option<HeadKey>,
+    /// Where the handler's fields start in `bytes`.
+    fields_start: usize,
+    /// The whole head, final CRLF included.
+    bytes: Vec<u8>,
+}
+
+/// What a head's bytes depend on, but the handler's fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HeadKey {
+    status: Status,
+    body_len: u64,
+    connection: ConnectionHeader,
+    second: u64,
+}
+
+impl EncodedHead {
+    /// The head for `key`, the handler's `fields` and the `added` ones,
+    /// if it is the one kept.
+    fn get(&self, key: HeadKey, fields: &[u8], added: &[u8]) -> Option<&[u8]> {
+        let kept = self
+            .bytes
+            .get(self.fields_start..self.bytes.len().checked_sub(2)?)?;
+        let same = kept.len() == fields.len() + added.len()
+            && kept.starts_with(fields)
+            && kept.ends_with(added);
+        (self.key == Some(key) && same).then_some(&self.bytes[..])
+    }
+
+    /// Keeps `head`, whose handler's fields start at `fields_start`.
+    fn set(&mut self, key: HeadKey, head: &[u8], fields_start: usize) {
+        self.bytes.clear();
+        self.bytes.extend_from_slice(head);
+        self.fields_start = fields_start;
+        self.key = Some(key);
+    }
 }
 
 impl Default for Status {
@@ -448,8 +494,41 @@ impl Response {
 
     /// Appends the head to `out`: status line, `Server`, `Date`,
     /// `Content-Length`, `Connection`, the handler's fields, `Vary`, the
-    /// added fields, CRLF.
-    pub fn encode_head(&self, out: &mut Vec<u8>, date: &DateCache, connection: ConnectionHeader) {
+    /// added fields, CRLF. A head that is the same bytes as the last one
+    /// is copied whole (a response with `Vary` is encoded anew: its list
+    /// is not part of what the kept head is compared with).
+    #[inline]
+    pub fn encode_head(
+        &mut self,
+        out: &mut Vec<u8>,
+        date: &DateCache,
+        connection: ConnectionHeader,
+    ) {
+        let key = HeadKey {
+            status: self.status,
+            body_len: self.body.len(),
+            connection,
+            second: date.second(),
+        };
+        let keep = self.vary.is_empty();
+        let added = self.added.as_bytes();
+        if let Some(head) = self
+            .last_head
+            .get(key, &self.headers, added)
+            .filter(|_| keep)
+        {
+            out.extend_from_slice(head);
+            return;
+        }
+        let start = out.len();
+        self.encode_head_anew(out, date, connection);
+        if keep {
+            let fields_start = out.len() - start - 2 - self.headers.len() - added.len();
+            self.last_head.set(key, &out[start..], fields_start);
+        }
+    }
+
+    fn encode_head_anew(&self, out: &mut Vec<u8>, date: &DateCache, connection: ConnectionHeader) {
         self.status.write_head_start(out);
         // RFC 9110 §8.6: no Content-Length on 1xx and 204; on 304 it would
         // have to be the length of the 200, which only the handler knows.
@@ -521,7 +600,7 @@ mod tests {
     use super::*;
 
     /// The encoded head, with the date replaced by `X`.
-    fn encoded(res: &Response, connection: ConnectionHeader) -> String {
+    fn encoded(res: &mut Response, connection: ConnectionHeader) -> String {
         let date = DateCache::new();
         let mut out = Vec::new();
         res.encode_head(&mut out, &date, connection);
@@ -536,7 +615,7 @@ mod tests {
         let mut res = Response::new();
         res.header("Content-Type", "text/plain").set_body("hello");
         assert_eq!(
-            encoded(&res, ConnectionHeader::Omit),
+            encoded(&mut res, ConnectionHeader::Omit),
             "HTTP/1.1 200 OK\r\nServer: coffeeweb\r\nDate: X\r\nContent-Length: 5\r\n\
              Content-Type: text/plain\r\n\r\n"
         );
@@ -544,18 +623,20 @@ mod tests {
 
     #[test]
     fn connection_header_follows_the_decision() {
-        let res = Response::new();
-        assert!(encoded(&res, ConnectionHeader::Close).contains("Connection: close\r\n"));
-        assert!(encoded(&res, ConnectionHeader::KeepAlive).contains("Connection: keep-alive\r\n"));
+        let mut res = Response::new();
+        assert!(encoded(&mut res, ConnectionHeader::Close).contains("Connection: close\r\n"));
+        assert!(
+            encoded(&mut res, ConnectionHeader::KeepAlive).contains("Connection: keep-alive\r\n")
+        );
     }
 
     #[test]
     fn no_content_length_where_the_status_forbids_a_body() {
         let mut res = Response::new();
         res.set_status(Status::NO_CONTENT);
-        assert!(!encoded(&res, ConnectionHeader::Omit).contains("Content-Length"));
+        assert!(!encoded(&mut res, ConnectionHeader::Omit).contains("Content-Length"));
         res.set_status(Status::NOT_MODIFIED);
-        assert!(!encoded(&res, ConnectionHeader::Omit).contains("Content-Length"));
+        assert!(!encoded(&mut res, ConnectionHeader::Omit).contains("Content-Length"));
     }
 
     #[test]
@@ -571,7 +652,7 @@ mod tests {
             assert!(res.misuse().is_some(), "{name}: {value:?}");
             let line = format!("{name}: {value}");
             assert!(
-                !encoded(&res, ConnectionHeader::Omit).contains(&line),
+                !encoded(&mut res, ConnectionHeader::Omit).contains(&line),
                 "{line}"
             );
         }
@@ -589,8 +670,77 @@ mod tests {
         assert!(res.body().is_empty());
         assert!(!res.wants_close());
         assert_eq!(
-            encoded(&res, ConnectionHeader::Omit),
+            encoded(&mut res, ConnectionHeader::Omit),
             "HTTP/1.1 200 OK\r\nServer: coffeeweb\r\nDate: X\r\nContent-Length: 0\r\n\r\n"
+        );
+    }
+
+    /// The kept head is copied only when every input is the same: each
+    /// change (a field's bytes, the status, the length, the connection
+    /// header) gives the head a fresh encoding would.
+    #[test]
+    fn a_kept_head_is_used_only_for_the_same_response() {
+        let date = DateCache::new();
+        let fresh = |res: &Response, connection| {
+            let mut out = Vec::new();
+            res.encode_head_anew(&mut out, &date, connection);
+            out
+        };
+        let mut res = Response::new();
+        let mut out = Vec::new();
+        let mut check = |res: &mut Response, connection| {
+            out.clear();
+            res.encode_head(&mut out, &date, connection);
+            assert_eq!(out, fresh(res, connection));
+        };
+        let steps: [fn(&mut Response); 5] = [
+            |res| {
+                res.header("Content-Type", "text/plain").set_body("hi");
+            },
+            |res| {
+                res.header("Content-Type", "text/plaix").set_body("hi");
+            },
+            |res| {
+                res.header("Content-Type", "text/plaix").set_body("ho!");
+            },
+            |res| {
+                res.set_status(Status::NOT_FOUND)
+                    .header("Content-Type", "text/plaix")
+                    .set_body("ho!");
+            },
+            |res| {
+                res.set_status(Status::NOT_FOUND)
+                    .header("Content-Typ", "etext/plaix")
+                    .set_body("ho!");
+            },
+        ];
+        for step in steps {
+            for connection in [
+                ConnectionHeader::Omit,
+                ConnectionHeader::Omit,
+                ConnectionHeader::Close,
+            ] {
+                res.reset();
+                step(&mut res);
+                check(&mut res, connection);
+            }
+        }
+    }
+
+    #[test]
+    fn a_kept_head_follows_the_date() {
+        let mut date = DateCache::new();
+        let mut res = Response::new();
+        let mut out = Vec::new();
+        res.encode_head(&mut out, &date, ConnectionHeader::Omit);
+        let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(784_111_777);
+        date.update(then);
+        out.clear();
+        res.encode_head(&mut out, &date, ConnectionHeader::Omit);
+        let head = String::from_utf8(out).unwrap();
+        assert!(
+            head.contains("Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"),
+            "{head}"
         );
     }
 
@@ -601,7 +751,7 @@ mod tests {
             .header("X-A", "b")
             .vary("Origin")
             .vary("accept-encoding");
-        let head = encoded(&res, ConnectionHeader::Omit);
+        let head = encoded(&mut res, ConnectionHeader::Omit);
         assert!(
             head.ends_with("X-A: b\r\nVary: Accept-Encoding, Origin\r\n\r\n"),
             "{head}"
@@ -611,15 +761,31 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_head_is_not_reused_across_vary_or_added_fields() {
+        let added = AddedFields::new([("X-Frame-Options", "DENY")]).unwrap();
+        let mut res = Response::with_added_fields(added);
+        res.header("Content-Type", "text/plain");
+        let plain = encoded(&mut res, ConnectionHeader::Omit);
+        assert!(plain.ends_with("text/plain\r\nX-Frame-Options: DENY\r\n\r\n"));
+        assert_eq!(encoded(&mut res, ConnectionHeader::Omit), plain, "kept");
+        res.vary("Origin");
+        let varied = encoded(&mut res, ConnectionHeader::Omit);
+        assert!(varied.ends_with("Vary: Origin\r\nX-Frame-Options: DENY\r\n\r\n"));
+        res.reset();
+        res.header("Content-Type", "text/plain");
+        assert_eq!(encoded(&mut res, ConnectionHeader::Omit), plain);
+    }
+
+    #[test]
     fn added_fields_come_last_and_survive_resets() {
         let added = AddedFields::new([("X-Frame-Options", "DENY"), ("X-B", "c d")]).unwrap();
         let mut res = Response::with_added_fields(added);
         res.header("Content-Type", "text/plain").vary("Origin");
         let tail =
             "Content-Type: text/plain\r\nVary: Origin\r\nX-Frame-Options: DENY\r\nX-B: c d\r\n\r\n";
-        assert!(encoded(&res, ConnectionHeader::Close).ends_with(tail));
+        assert!(encoded(&mut res, ConnectionHeader::Close).ends_with(tail));
         res.reset();
-        assert!(encoded(&res, ConnectionHeader::Omit)
+        assert!(encoded(&mut res, ConnectionHeader::Omit)
             .ends_with("X-Frame-Options: DENY\r\nX-B: c d\r\n\r\n"));
         for bad in [
             ("Bad Name", "x"),

@@ -566,7 +566,7 @@ impl Core {
             (LateEvent::StreamReady, Writing::Streaming(s)) => s.exchange.id == id,
             (LateEvent::Answer(res), Writing::Waiting(w)) if w.exchange.id == id => {
                 let exchange = w.exchange;
-                self.answer_later(cx, exchange, res, peer);
+                self.answer_later(cx, exchange, *res, peer);
                 true
             }
             (LateEvent::Dropped, Writing::Waiting(w)) if w.exchange.id == id => {
