@@ -6,6 +6,7 @@
 //! copies.
 
 use super::parse::{Head, HeaderSpan, Version};
+use std::net::SocketAddr;
 
 /// A parsed request, borrowed from the connection's buffer.
 #[derive(Clone, Copy, Debug)]
@@ -14,6 +15,7 @@ pub struct Request<'a> {
     head: &'a Head,
     headers: &'a [HeaderSpan],
     body: &'a [u8],
+    peer: Option<SocketAddr>,
 }
 
 /// The parser accepted these bytes only if they are ASCII, so the
@@ -35,7 +37,21 @@ impl<'a> Request<'a> {
             head,
             headers,
             body,
+            peer: None,
         }
+    }
+
+    /// The same request, from the client at `peer`.
+    pub fn with_peer(self, peer: SocketAddr) -> Request<'a> {
+        Request {
+            peer: Some(peer),
+            ..self
+        }
+    }
+
+    /// The client's address, when the server knows it.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
     }
 
     /// The method, case-sensitive (`GET`, `HEAD`, `POST`, ...).

@@ -54,7 +54,7 @@ use crate::http::{ConnectionHeader, Request, RequestError, Response, Status, Ver
 use log::{debug, error, trace};
 use mio::net::TcpStream;
 use std::io::{self, Read};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::ops::Range;
 use std::os::fd::AsRawFd;
 use std::panic::{self, AssertUnwindSafe};
@@ -108,6 +108,8 @@ impl State {
 #[derive(Debug)]
 struct Receiving {
     head_len: usize,
+    /// When the head was complete: the request's duration starts there.
+    head_at: Instant,
     framing: Framing,
     chunked: Option<ChunkedDecoder>,
 }
@@ -141,6 +143,8 @@ pub struct Drive {
 #[derive(Debug)]
 pub struct Connection {
     stream: TcpStream,
+    /// The client's address, for handlers and the access log.
+    peer: SocketAddr,
     /// The slab key (the token), for the trace log.
     key: u32,
     state: State,
@@ -165,11 +169,12 @@ impl HasTimer for Connection {
 }
 
 impl Connection {
-    /// A just-accepted connection with slab key `key`, waiting for
-    /// readiness.
-    pub fn new(stream: TcpStream, key: usize) -> Connection {
+    /// A just-accepted connection from `peer` with slab key `key`,
+    /// waiting for readiness.
+    pub fn new(stream: TcpStream, key: usize, peer: SocketAddr) -> Connection {
         Connection {
             stream,
+            peer,
             key: key as u32,
             state: State::Fresh,
             input: None,
@@ -503,8 +508,9 @@ impl Connection {
         framing: Framing,
         drive: &mut Drive,
     ) {
+        let head_at = Instant::now();
         if framing.body == BodyFraming::None {
-            self.respond(cx, head, framing, head.len..head.len, drive);
+            self.respond(cx, head, framing, head.len..head.len, drive, head_at);
             return;
         }
         let body_started = self.input.as_ref().is_some_and(|i| i.len() > head.len);
@@ -517,6 +523,7 @@ impl Connection {
         let chunked = framing.body == BodyFraming::Chunked;
         self.set_state(State::Body(Box::new(Receiving {
             head_len: head.len,
+            head_at,
             framing,
             chunked: chunked.then(|| ChunkedDecoder::new(cx.limits.chunked)),
         })));
@@ -529,7 +536,7 @@ impl Connection {
             return false;
         };
         let bytes = input.bytes();
-        let req = Request::new(bytes, head, &cx.headers, &[]);
+        let req = Request::new(bytes, head, &cx.headers, &[]).with_peer(self.peer);
         let handler = &mut cx.handler;
         // A handler that fails here has answered 500: that refuses too.
         let refused = guarded(&req, &mut cx.response, |res| {
@@ -538,7 +545,7 @@ impl Connection {
         if refused == Some(false) {
             return false;
         }
-        let started = Instant::now();
+        let head_at = Instant::now();
         let status = cx.response.status();
         let sent = self.output.push_response(
             &mut cx.response,
@@ -547,10 +554,7 @@ impl Connection {
             ConnectionHeader::Close,
             &mut cx.pool,
         );
-        cx.stats.count_response(status.code());
-        if cx.access_log {
-            access_log::log_response(&self.stream, Some(&req), status, sent, started);
-        }
+        finished(cx, &self.stream, Some(&req), status, sent, head_at);
         self.discard_input(cx);
         self.set_state(State::Closing { linger: true });
         true
@@ -562,6 +566,7 @@ impl Connection {
             return false;
         };
         let head_len = receiving.head_len;
+        let head_at = receiving.head_at;
         let progress = match (&mut receiving.chunked, receiving.framing.body) {
             (Some(decoder), _) => decode_chunked(decoder, input, head_len),
             (None, BodyFraming::Length(length)) => {
@@ -576,9 +581,14 @@ impl Connection {
             Ok(Some(body_len)) => {
                 let bytes = input.bytes();
                 match parse_head(bytes, head_len, cx.limits.head, &mut cx.headers) {
-                    Ok(head) => {
-                        self.respond(cx, &head, framing, head_len..head_len + body_len, drive)
-                    }
+                    Ok(head) => self.respond(
+                        cx,
+                        &head,
+                        framing,
+                        head_len..head_len + body_len,
+                        drive,
+                        head_at,
+                    ),
                     Err(error) => self.fail(cx, error),
                 }
                 true
@@ -600,14 +610,13 @@ impl Connection {
         framing: Framing,
         body: Range<usize>,
         drive: &mut Drive,
+        head_at: Instant,
     ) {
-        let Some(input) = self.input.as_mut() else {
+        let Some(input) = self.input.as_ref() else {
             return;
         };
-        // The clock is read only for the access log.
-        let started = cx.access_log.then(Instant::now);
         let bytes = input.bytes();
-        let req = Request::new(bytes, head, &cx.headers, &bytes[body.clone()]);
+        let req = Request::new(bytes, head, &cx.headers, &bytes[body.clone()]).with_peer(self.peer);
         let handler = &mut cx.handler;
         guarded(&req, &mut cx.response, |res| handler.handle(&req, res));
         let keep_alive = framing.keep_alive && !cx.response.wants_close() && !cx.shutting_down;
@@ -624,11 +633,10 @@ impl Connection {
             connection,
             &mut cx.pool,
         );
-        cx.stats.count_response(status.code());
-        if let Some(started) = started {
-            access_log::log_response(&self.stream, Some(&req), status, sent, started);
+        finished(cx, &self.stream, Some(&req), status, sent, head_at);
+        if let Some(input) = self.input.as_mut() {
+            input.consume(body.end);
         }
-        input.consume(body.end);
         drive.requests += 1;
         trace!("conn {} fd {}: answered {status}", self.key, self.fd());
         self.after_response(cx, keep_alive);
@@ -658,6 +666,7 @@ impl Connection {
     /// closes: nothing after a framing error can be trusted to be a request.
     fn fail<H>(&mut self, cx: &mut Context<H>, error: RequestError) {
         debug!("conn {} fd {}: {error}", self.key, self.fd());
+        let head_at = Instant::now();
         let res = &mut cx.response;
         res.reset();
         res.set_status(error.status())
@@ -666,10 +675,7 @@ impl Connection {
         let sent =
             self.output
                 .push_response(res, false, &cx.date, ConnectionHeader::Close, &mut cx.pool);
-        cx.stats.count_response(error.status().code());
-        if cx.access_log {
-            access_log::log_response(&self.stream, None, error.status(), sent, Instant::now());
-        }
+        finished(cx, &self.stream, None, error.status(), sent, head_at);
         self.discard_input(cx);
         self.set_state(State::Closing { linger: true });
     }
@@ -744,6 +750,28 @@ impl Connection {
         if self.input.as_ref().is_some_and(Input::is_empty) {
             self.discard_input(cx);
         }
+    }
+}
+
+/// Counts, times and logs one response just queued. The duration ends
+/// here for now; the IO-free core (issue 10) moves this call to the moment
+/// the response's last byte is handed to the kernel, as the contract
+/// defines it.
+fn finished<H>(
+    cx: &Context<H>,
+    stream: &TcpStream,
+    req: Option<&Request<'_>>,
+    status: Status,
+    body_bytes: u64,
+    head_at: Instant,
+) {
+    let now = Instant::now();
+    let micros = now.saturating_duration_since(head_at).as_micros();
+    cx.stats.count_response(status.code());
+    cx.stats
+        .record_duration(u64::try_from(micros).unwrap_or(u64::MAX), now);
+    if cx.access_log {
+        access_log::log_response(stream, req, status, body_bytes, head_at);
     }
 }
 

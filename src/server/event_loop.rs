@@ -364,7 +364,7 @@ impl<H: Handler> EventLoop<H> {
             return;
         }
         let stream_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        entry.insert(Connection::new(stream, key));
+        entry.insert(Connection::new(stream, key, peer));
         trace!("conn {key} fd {}: accepted from {peer}", stream_fd);
         let stats = &self.cx.stats;
         stats.connections_accepted.add(1);

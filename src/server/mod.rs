@@ -13,6 +13,7 @@ mod buffer;
 mod connection;
 mod context;
 mod event_loop;
+pub mod histogram;
 mod listener;
 mod output;
 pub mod rlimit;
