@@ -33,6 +33,7 @@ Options:
       --max-headers N             number of header fields [default: 100]
       --max-body-bytes N          request body, after chunked decoding [default: 1048576]
       --status-path PATH          serve live statistics at PATH (JSON and HTML)
+      --metrics-path PATH         serve Prometheus metrics at PATH
       --listing                   with --root: list directories that have no index.html
   -q, --quiet                     no access log
       --log-level LEVEL           error, warn, info, debug or trace [default: info]
@@ -135,6 +136,9 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             }
             Long("status-path") => {
                 config.status_path = Some(value(&mut parser, "--status-path", status_path)?);
+            }
+            Long("metrics-path") => {
+                config.metrics_path = Some(value(&mut parser, "--metrics-path", status_path)?);
             }
             Long("log-level") => options.log_level = value(&mut parser, "--log-level", log_level)?,
             _ => return Err(arg.unexpected().into()),
@@ -279,6 +283,8 @@ mod tests {
             "0",
             "--status-path",
             "/status",
+            "--metrics-path",
+            "/metrics",
             "--listing",
             "-q",
             "--log-level",
@@ -298,6 +304,7 @@ mod tests {
             (1024, 7, 0)
         );
         assert_eq!(c.status_path.as_deref(), Some("/status"));
+        assert_eq!(c.metrics_path.as_deref(), Some("/metrics"));
         assert!(o.listing && !c.access_log);
         assert_eq!(o.log_level, LevelFilter::Debug);
     }
@@ -334,6 +341,7 @@ mod tests {
             (&["--max-header-bytes", "1"], "--max-header-bytes"),
             (&["--max-body-bytes", "-1"], "--max-body-bytes"),
             (&["--status-path", "status"], "--status-path"),
+            (&["--metrics-path", "metrics"], "--metrics-path"),
             (&["--log-level", "loud"], "--log-level"),
         ] {
             let message = error(args);

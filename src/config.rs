@@ -31,6 +31,8 @@ pub struct Config {
     pub max_body_bytes: u64,
     /// Serve live statistics at this path.
     pub status_path: Option<String>,
+    /// Serve Prometheus metrics at this path.
+    pub metrics_path: Option<String>,
     /// Log one line per response.
     pub access_log: bool,
 }
@@ -53,6 +55,7 @@ impl Default for Config {
             max_headers: 100,
             max_body_bytes: 1024 * 1024,
             status_path: None,
+            metrics_path: None,
             access_log: true,
         }
     }

@@ -7,10 +7,14 @@
 
 use crate::http::{Request, Response, Status};
 
+pub mod metrics;
+pub mod mount;
 pub mod static_files;
 pub mod status;
 pub mod welcome;
 
+pub use metrics::MetricsPage;
+pub use mount::{Endpoint, Mount};
 pub use static_files::StaticFiles;
 pub use status::StatusPage;
 pub use welcome::Welcome;

@@ -14,7 +14,8 @@
 //! `src/server/histogram.rs`); a percentile is the top of its bucket, at
 //! most 1/16 above the true value, and never above `max`.
 
-use super::{refuse_unless_get_or_head, Handler};
+use super::mount::Endpoint;
+use super::refuse_unless_get_or_head;
 use crate::http::{Request, Response};
 use crate::server::stats::Snapshot;
 use crate::ServerHandle;
@@ -62,26 +63,13 @@ impl StatusPage {
     }
 }
 
-/// A handler with the status page in front of it (when there is one).
-#[derive(Clone)]
-pub(crate) struct WithStatus<H> {
-    pub(crate) inner: H,
-    pub(crate) page: Option<StatusPage>,
-}
-
-impl<H: Handler> Handler for WithStatus<H> {
-    fn handle(&mut self, req: &Request<'_>, res: &mut Response) {
-        match &self.page {
-            Some(page) if page.matches(req) => page.serve(req, res),
-            _ => self.inner.handle(req, res),
-        }
+impl Endpoint for StatusPage {
+    fn matches(&self, req: &Request<'_>) -> bool {
+        StatusPage::matches(self, req)
     }
 
-    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
-        match &self.page {
-            Some(page) if page.matches(req) => refuse_unless_get_or_head(req, res),
-            _ => self.inner.refuse_early(req, res),
-        }
+    fn serve(&mut self, req: &Request<'_>, res: &mut Response) {
+        StatusPage::serve(self, req, res);
     }
 }
 

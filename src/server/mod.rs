@@ -21,8 +21,8 @@ mod sendfile;
 pub mod stats;
 mod timers;
 
-use crate::handlers::status::{StatusPage, WithStatus};
 use crate::handlers::Handler;
+use crate::handlers::{MetricsPage, Mount, StatusPage};
 use crate::http::Response;
 use crate::Config;
 use context::{Context, Limits};
@@ -111,12 +111,17 @@ impl<H: Handler + Clone> Server<H> {
         let limits = Limits::new(&self.shared.config);
         let page = (self.shared.config.status_path.clone())
             .map(|path| StatusPage::new(path, self.handle()));
+        let metrics = (self.shared.config.metrics_path.clone())
+            .map(|path| MetricsPage::new(path, self.handle()));
         let mut threads = Vec::with_capacity(self.loops.len());
         for (index, (poll, listener)) in self.loops.into_iter().enumerate() {
             let cx = Context {
-                handler: WithStatus {
-                    inner: self.handler.clone(),
-                    page: page.clone(),
+                handler: Mount {
+                    endpoint: page.clone(),
+                    inner: Mount {
+                        endpoint: metrics.clone(),
+                        inner: self.handler.clone(),
+                    },
                 },
                 response: Response::new(),
                 headers: Vec::new(),
