@@ -4,7 +4,7 @@
 //! non-UTF-8 arguments right); the values are checked here, so that every
 //! error names the flag it is about in its first line.
 
-use crate::Config;
+use crate::{AccessLogFormat, Config};
 use lexopt::prelude::*;
 use log::LevelFilter;
 use std::ffi::OsString;
@@ -35,6 +35,8 @@ Options:
       --status-path PATH          serve live statistics at PATH (JSON and HTML)
       --metrics-path PATH         serve Prometheus metrics at PATH
       --listing                   with --root: list directories that have no index.html
+      --access-log-format FMT     default, combined (NCSA combined) or json [default: default]
+      --access-log FILE           append the access log to FILE; SIGUSR1 reopens it [default: stderr]
   -q, --quiet                     no access log
       --log-level LEVEL           error, warn, info, debug or trace [default: info]
   -h, --help                      print this help
@@ -140,6 +142,11 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Long("metrics-path") => {
                 config.metrics_path = Some(value(&mut parser, "--metrics-path", status_path)?);
             }
+            Long("access-log-format") => {
+                config.access_log_format =
+                    value(&mut parser, "--access-log-format", access_log_format)?;
+            }
+            Long("access-log") => config.access_log_path = Some(parser.value()?.into()),
             Long("log-level") => options.log_level = value(&mut parser, "--log-level", log_level)?,
             _ => return Err(arg.unexpected().into()),
         }
@@ -187,6 +194,15 @@ fn status_path(text: &str) -> Result<String, String> {
         Ok(text.to_string())
     } else {
         Err("expected a path starting with '/'".into())
+    }
+}
+
+fn access_log_format(text: &str) -> Result<AccessLogFormat, String> {
+    match text {
+        "default" => Ok(AccessLogFormat::Default),
+        "combined" => Ok(AccessLogFormat::Combined),
+        "json" => Ok(AccessLogFormat::Json),
+        _ => Err("expected default, combined or json".into()),
     }
 }
 
@@ -286,6 +302,10 @@ mod tests {
             "--metrics-path",
             "/metrics",
             "--listing",
+            "--access-log-format",
+            "json",
+            "--access-log",
+            "/var/log/x.log",
             "-q",
             "--log-level",
             "DEBUG",
@@ -306,6 +326,8 @@ mod tests {
         assert_eq!(c.status_path.as_deref(), Some("/status"));
         assert_eq!(c.metrics_path.as_deref(), Some("/metrics"));
         assert!(o.listing && !c.access_log);
+        assert_eq!(c.access_log_format, AccessLogFormat::Json);
+        assert_eq!(c.access_log_path, Some(PathBuf::from("/var/log/x.log")));
         assert_eq!(o.log_level, LevelFilter::Debug);
     }
 
@@ -343,6 +365,8 @@ mod tests {
             (&["--status-path", "status"], "--status-path"),
             (&["--metrics-path", "metrics"], "--metrics-path"),
             (&["--log-level", "loud"], "--log-level"),
+            (&["--access-log-format", "clf"], "--access-log-format"),
+            (&["--access-log"], "--access-log"),
         ] {
             let message = error(args);
             assert!(message.contains(flag), "{args:?}: {message}");

@@ -1,6 +1,7 @@
 //! Everything that can be configured, with the contract's defaults.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How a [`Server`](crate::Server) listens, limits and times out.
@@ -35,6 +36,23 @@ pub struct Config {
     pub metrics_path: Option<String>,
     /// Log one line per response.
     pub access_log: bool,
+    /// How access-log lines look.
+    pub access_log_format: AccessLogFormat,
+    /// Append access-log lines to this file (stderr without one).
+    pub access_log_path: Option<PathBuf>,
+}
+
+/// The look of access-log lines (`--access-log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AccessLogFormat {
+    /// Address, request line, status, body bytes, duration, after the
+    /// usual log prefix.
+    #[default]
+    Default,
+    /// The NCSA combined log format (Apache's and nginx's `combined`).
+    Combined,
+    /// One JSON object a line.
+    Json,
 }
 
 /// The largest `max_header_bytes` accepted: heads are indexed with `u32`.
@@ -57,6 +75,8 @@ impl Default for Config {
             status_path: None,
             metrics_path: None,
             access_log: true,
+            access_log_format: AccessLogFormat::Default,
+            access_log_path: None,
         }
     }
 }

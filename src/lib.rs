@@ -32,7 +32,7 @@ pub mod handlers;
 pub mod http;
 pub mod server;
 
-pub use config::Config;
+pub use config::{AccessLogFormat, Config};
 pub use handlers::Handler;
 pub use http::{Body, Request, Response, Status};
 pub use server::{Server, ServerHandle};

@@ -4,7 +4,7 @@
 use coffeeweb::cli::{self, Command, Options};
 use coffeeweb::handlers::{StaticFiles, Welcome};
 use coffeeweb::{Handler, Server};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -27,7 +27,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(options: Options) -> ExitCode {
+fn run(mut options: Options) -> ExitCode {
+    // Default-format lines on stderr are info-level log lines: a quieter
+    // --log-level hides them, as it always has. A file, or another format,
+    // is an access log proper: only --quiet turns it off.
+    let config = &mut options.config;
+    if options.log_level < log::LevelFilter::Info
+        && config.access_log_path.is_none()
+        && config.access_log_format == coffeeweb::AccessLogFormat::Default
+    {
+        config.access_log = false;
+    }
     if let Err(e) = simple_logger::SimpleLogger::new()
         .with_level(options.log_level)
         .with_utc_timestamps()
@@ -84,20 +94,29 @@ fn serve<H: Handler + Clone>(config: coffeeweb::Config, handler: H) -> ExitCode 
 }
 
 /// The first SIGINT or SIGTERM starts a graceful shutdown; a second one
-/// exits at once.
+/// exits at once. SIGUSR1 reopens the access-log file (log rotation).
 fn stop_on_signals(handle: coffeeweb::ServerHandle) -> io::Result<()> {
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGUSR1])?;
     std::thread::Builder::new()
         .name("coffeeweb-signals".into())
         .spawn(move || {
-            let mut received = signals.forever();
-            if let Some(signal) = received.next() {
-                log::info!("signal {signal}: shutting down gracefully");
-                handle.shutdown();
-            }
-            if let Some(signal) = received.next() {
-                log::warn!("signal {signal} again: exiting now");
-                std::process::exit(130);
+            let mut stopping = false;
+            for signal in signals.forever() {
+                match signal {
+                    SIGUSR1 => {
+                        log::info!("signal {signal}: reopening the access log");
+                        handle.reopen_logs();
+                    }
+                    _ if stopping => {
+                        log::warn!("signal {signal} again: exiting now");
+                        std::process::exit(130);
+                    }
+                    _ => {
+                        log::info!("signal {signal}: shutting down gracefully");
+                        stopping = true;
+                        handle.shutdown();
+                    }
+                }
             }
         })?;
     Ok(())

@@ -5,6 +5,7 @@ pub mod chunked;
 pub mod date;
 mod error;
 pub mod framing;
+pub mod json;
 pub mod parse;
 mod request;
 mod response;

@@ -38,11 +38,11 @@
 //! byte until the last is written. Both come from the loop's pool and go
 //! back to it, so an idle connection holds no buffer.
 
-use super::access_log;
+use super::access_log::{AccessLog, Entry};
 use super::buffer::Input;
 use super::context::Context;
 use super::output::Output;
-use super::stats::Phase;
+use super::stats::{LoopStats, Phase};
 use super::timers::{HasTimer, TimerKind, TimerLink};
 use crate::handlers::Handler;
 use crate::http::chunked::ChunkedDecoder;
@@ -554,7 +554,15 @@ impl Connection {
             ConnectionHeader::Close,
             &mut cx.pool,
         );
-        finished(cx, &self.stream, Some(&req), status, sent, head_at);
+        finished(
+            &cx.stats,
+            &mut cx.access_log,
+            self.peer,
+            Some(&req),
+            status,
+            sent,
+            head_at,
+        );
         self.discard_input(cx);
         self.set_state(State::Closing { linger: true });
         true
@@ -633,7 +641,15 @@ impl Connection {
             connection,
             &mut cx.pool,
         );
-        finished(cx, &self.stream, Some(&req), status, sent, head_at);
+        finished(
+            &cx.stats,
+            &mut cx.access_log,
+            self.peer,
+            Some(&req),
+            status,
+            sent,
+            head_at,
+        );
         if let Some(input) = self.input.as_mut() {
             input.consume(body.end);
         }
@@ -675,7 +691,15 @@ impl Connection {
         let sent =
             self.output
                 .push_response(res, false, &cx.date, ConnectionHeader::Close, &mut cx.pool);
-        finished(cx, &self.stream, None, error.status(), sent, head_at);
+        finished(
+            &cx.stats,
+            &mut cx.access_log,
+            self.peer,
+            None,
+            error.status(),
+            sent,
+            head_at,
+        );
         self.discard_input(cx);
         self.set_state(State::Closing { linger: true });
     }
@@ -757,9 +781,10 @@ impl Connection {
 /// here for now; the IO-free core (issue 10) moves this call to the moment
 /// the response's last byte is handed to the kernel, as the contract
 /// defines it.
-fn finished<H>(
-    cx: &Context<H>,
-    stream: &TcpStream,
+fn finished(
+    stats: &LoopStats,
+    log: &mut Option<AccessLog>,
+    peer: SocketAddr,
     req: Option<&Request<'_>>,
     status: Status,
     body_bytes: u64,
@@ -767,11 +792,17 @@ fn finished<H>(
 ) {
     let now = Instant::now();
     let micros = now.saturating_duration_since(head_at).as_micros();
-    cx.stats.count_response(status.code());
-    cx.stats
-        .record_duration(u64::try_from(micros).unwrap_or(u64::MAX), now);
-    if cx.access_log {
-        access_log::log_response(stream, req, status, body_bytes, head_at);
+    let micros = u64::try_from(micros).unwrap_or(u64::MAX);
+    stats.count_response(status.code());
+    stats.record_duration(micros, now);
+    if let Some(log) = log {
+        log.line(&Entry {
+            peer,
+            req,
+            status,
+            body_bytes,
+            micros,
+        });
     }
 }
 

@@ -6,6 +6,7 @@
 //! scratch the parser fills, the buffer pool, the `Date` cache. None of it
 //! is per connection, which keeps a connection small.
 
+use super::access_log::AccessLog;
 use super::buffer::BufferPool;
 use super::stats::LoopStats;
 use crate::http::chunked::ChunkedLimits;
@@ -65,10 +66,26 @@ pub struct Context<H> {
     pub date: DateCache,
     /// Request limits.
     pub limits: Limits,
-    /// Whether to log one line per response.
-    pub access_log: bool,
+    /// Where one line per response goes; `None` with `--quiet`.
+    pub access_log: Option<AccessLog>,
     /// Set once shutdown began: every response is the connection's last.
     pub shutting_down: bool,
     /// This loop's counters.
     pub stats: Arc<LoopStats>,
+}
+
+impl<H> Context<H> {
+    /// Writes out the access-log lines of this wake-up.
+    pub fn flush_access_log(&mut self) {
+        if let Some(log) = &mut self.access_log {
+            log.flush();
+        }
+    }
+
+    /// Reopens the access-log file if `generation` is a new request to.
+    pub fn reopen_access_log(&mut self, generation: u64) {
+        if let Some(log) = &mut self.access_log {
+            log.reopen_if(generation);
+        }
+    }
 }

@@ -170,6 +170,7 @@ impl<H: Handler> EventLoop<H> {
             self.drive_ready();
             self.expire_timers();
             self.free_closed();
+            self.cx.flush_access_log();
             if self.finished() {
                 info!("worker done");
                 return Ok(());
@@ -406,6 +407,8 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn on_wake(&mut self) {
+        self.cx
+            .reopen_access_log(self.shared.log_generation.load(Ordering::Acquire));
         if self.shared.shutdown.load(Ordering::Acquire) && self.shutdown_deadline.is_none() {
             self.begin_shutdown();
         }

@@ -31,7 +31,7 @@ use mio::{Poll, Waker};
 use stats::{LoopStats, Snapshot};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
@@ -40,6 +40,9 @@ use std::time::Instant;
 pub(crate) struct Shared {
     config: Config,
     shutdown: AtomicBool,
+    /// Bumped by [`ServerHandle::reopen_logs`]; each loop reopens its log
+    /// file when it sees a new value.
+    log_generation: AtomicU64,
     wakers: Vec<Waker>,
     stats: Vec<Arc<LoopStats>>,
     started: Instant,
@@ -65,6 +68,18 @@ impl<H: Handler + Clone> Server<H> {
     /// or with the reason the address cannot be bound.
     pub fn bind(config: Config, handler: H) -> io::Result<Server<H>> {
         validate(&config)?;
+        if let Some(path) = config
+            .access_log_path
+            .as_deref()
+            .filter(|_| config.access_log)
+        {
+            access_log::open_append(path).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot open the access log {}: {e}", path.display()),
+                )
+            })?;
+        }
         let addr = config.listen;
         let listeners = listener::bind(addr, config.workers)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
@@ -80,6 +95,7 @@ impl<H: Handler + Clone> Server<H> {
         let shared = Arc::new(Shared {
             config,
             shutdown: AtomicBool::new(false),
+            log_generation: AtomicU64::new(0),
             wakers,
             stats,
             started: Instant::now(),
@@ -128,7 +144,7 @@ impl<H: Handler + Clone> Server<H> {
                 pool: Default::default(),
                 date: Default::default(),
                 limits,
-                access_log: self.shared.config.access_log,
+                access_log: access_log(&self.shared.config)?,
                 shutting_down: false,
                 stats: Arc::clone(&self.shared.stats[index]),
             };
@@ -166,11 +182,22 @@ impl ServerHandle {
     /// the loops are done.
     pub fn shutdown(&self) {
         self.shared.shutdown.store(true, Ordering::Release);
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
         for waker in &self.shared.wakers {
             if let Err(e) = waker.wake() {
                 log::error!("waking an event loop: {e}");
             }
         }
+    }
+
+    /// Makes every loop flush its access log and reopen the file at its
+    /// path (after log rotation: SIGUSR1). Returns at once.
+    pub fn reopen_logs(&self) {
+        self.shared.log_generation.fetch_add(1, Ordering::AcqRel);
+        self.wake_all();
     }
 
     /// The counters of all loops, summed.
@@ -187,6 +214,15 @@ impl ServerHandle {
     pub fn uptime_seconds(&self) -> f64 {
         self.shared.started.elapsed().as_secs_f64()
     }
+}
+
+/// A loop's access log, unless `--quiet`.
+fn access_log(config: &Config) -> io::Result<Option<access_log::AccessLog>> {
+    if !config.access_log {
+        return Ok(None);
+    }
+    let path = config.access_log_path.as_deref();
+    access_log::AccessLog::open(config.access_log_format, path).map(Some)
 }
 
 fn validate(config: &Config) -> io::Result<()> {
