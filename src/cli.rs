@@ -34,6 +34,7 @@ Options:
       --max-body-bytes N          request body, after chunked decoding [default: 1048576]
       --status-path PATH          serve live statistics at PATH (JSON and HTML)
       --metrics-path PATH         serve Prometheus metrics at PATH
+      --httpbin PREFIX            serve test endpoints under PREFIX (/ or /path): bytes, status, anything, headers, ip
       --listing                   with --root: list directories that have no index.html
       --access-log-format FMT     default, combined (NCSA combined) or json [default: default]
       --access-log FILE           append the access log to FILE; SIGUSR1 reopens it [default: stderr]
@@ -65,6 +66,8 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// `--listing`.
     pub listing: bool,
+    /// `--httpbin`: the prefix of the test endpoints.
+    pub httpbin: Option<String>,
     /// `--log-level`.
     pub log_level: LevelFilter,
 }
@@ -94,6 +97,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         config: Config::default(),
         root: None,
         listing: false,
+        httpbin: None,
         log_level: LevelFilter::Info,
     };
     let config = &mut options.config;
@@ -139,6 +143,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Long("status-path") => {
                 config.status_path = Some(value(&mut parser, "--status-path", status_path)?);
             }
+            Long("httpbin") => options.httpbin = Some(value(&mut parser, "--httpbin", httpbin)?),
             Long("metrics-path") => {
                 config.metrics_path = Some(value(&mut parser, "--metrics-path", status_path)?);
             }
@@ -194,6 +199,14 @@ fn status_path(text: &str) -> Result<String, String> {
         Ok(text.to_string())
     } else {
         Err("expected a path starting with '/'".into())
+    }
+}
+
+fn httpbin(text: &str) -> Result<String, String> {
+    if crate::handlers::httpbin::valid_prefix(text) {
+        Ok(text.to_string())
+    } else {
+        Err("expected '/' or a path starting with '/' and not ending with one".into())
     }
 }
 
@@ -301,6 +314,8 @@ mod tests {
             "/status",
             "--metrics-path",
             "/metrics",
+            "--httpbin",
+            "/_bin",
             "--listing",
             "--access-log-format",
             "json",
@@ -325,6 +340,7 @@ mod tests {
         );
         assert_eq!(c.status_path.as_deref(), Some("/status"));
         assert_eq!(c.metrics_path.as_deref(), Some("/metrics"));
+        assert_eq!(o.httpbin.as_deref(), Some("/_bin"));
         assert!(o.listing && !c.access_log);
         assert_eq!(c.access_log_format, AccessLogFormat::Json);
         assert_eq!(c.access_log_path, Some(PathBuf::from("/var/log/x.log")));
@@ -364,6 +380,8 @@ mod tests {
             (&["--max-body-bytes", "-1"], "--max-body-bytes"),
             (&["--status-path", "status"], "--status-path"),
             (&["--metrics-path", "metrics"], "--metrics-path"),
+            (&["--httpbin", "bin"], "--httpbin"),
+            (&["--httpbin", "/bin/"], "--httpbin"),
             (&["--log-level", "loud"], "--log-level"),
             (&["--access-log-format", "clf"], "--access-log-format"),
             (&["--access-log"], "--access-log"),

@@ -34,5 +34,5 @@ pub mod server;
 
 pub use config::{AccessLogFormat, Config};
 pub use handlers::Handler;
-pub use http::{Body, Request, Response, Status};
+pub use http::{Body, Generated, Request, Response, Status};
 pub use server::{Server, ServerHandle};

@@ -2,7 +2,7 @@
 //! listening line, serve until SIGINT or SIGTERM.
 
 use coffeeweb::cli::{self, Command, Options};
-use coffeeweb::handlers::{StaticFiles, Welcome};
+use coffeeweb::handlers::{Httpbin, Mount, StaticFiles, Welcome};
 use coffeeweb::{Handler, Server};
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
@@ -49,14 +49,27 @@ fn run(mut options: Options) -> ExitCode {
         if options.listing {
             log::warn!("--listing has no effect without --root");
         }
-        return serve(options.config, Welcome);
+        let handler = with_httpbin(&options, Welcome);
+        return serve(options.config, handler);
     };
     match StaticFiles::new(root, options.listing) {
-        Ok(files) => serve(options.config, files),
+        Ok(files) => {
+            let handler = with_httpbin(&options, files);
+            serve(options.config, handler)
+        }
         Err(e) => {
             eprintln!("error: invalid value '{}' for --root: {e}", root.display());
             ExitCode::from(2)
         }
+    }
+}
+
+/// The test endpoints of `--httpbin` (if asked for) in front of `handler`.
+fn with_httpbin<H>(options: &Options, handler: H) -> Mount<Httpbin, H> {
+    Mount {
+        // The prefix was checked on the command line.
+        endpoint: options.httpbin.as_deref().and_then(Httpbin::new),
+        inner: handler,
     }
 }
 

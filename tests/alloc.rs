@@ -1,11 +1,12 @@
 //! Zero heap allocations per request in steady state: a counting global
 //! allocator counts what the event loop's thread allocates while a
 //! keep-alive connection sends requests, one at a time and pipelined, to
-//! the welcome page, a hello handler and a cached small static file.
+//! the welcome page, a hello handler, a cached small static file and
+//! `--httpbin`'s `bytes/13`.
 
 mod common;
 
-use coffeeweb::handlers::{StaticFiles, Welcome};
+use coffeeweb::handlers::{Httpbin, Mount, StaticFiles, Welcome};
 use coffeeweb::{Handler, Request, Response};
 use common::{config, get, Client, TestServer};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -129,6 +130,24 @@ fn a_hello_handler_allocates_nothing_per_request() {
             .set_body("Hello, World!");
     };
     assert_eq!(allocations_per_batch(hello, "/", 16, 100), 0);
+}
+
+#[test]
+fn httpbin_bytes_allocate_nothing_per_request() {
+    let httpbin = Mount {
+        endpoint: Httpbin::new("/"),
+        inner: Welcome,
+    };
+    assert_eq!(
+        allocations_per_batch(httpbin.clone(), "/bytes/13?seed=5", 1, 1000),
+        0,
+        "one at a time"
+    );
+    assert_eq!(
+        allocations_per_batch(httpbin, "/bytes/13", 16, 100),
+        0,
+        "pipelined"
+    );
 }
 
 #[test]

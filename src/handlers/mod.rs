@@ -7,12 +7,14 @@
 
 use crate::http::{Request, Response, Status};
 
+pub mod httpbin;
 pub mod metrics;
 pub mod mount;
 pub mod static_files;
 pub mod status;
 pub mod welcome;
 
+pub use httpbin::Httpbin;
 pub use metrics::MetricsPage;
 pub use mount::{Endpoint, Mount};
 pub use static_files::StaticFiles;

@@ -14,7 +14,7 @@ mod status;
 pub use error::RequestError;
 pub use parse::Version;
 pub use request::Request;
-pub use response::{Body, ConnectionHeader, FileBody, Response, INLINE_BODY_MAX};
+pub use response::{Body, ConnectionHeader, FileBody, Generated, Response, INLINE_BODY_MAX};
 pub use status::Status;
 
 /// Appends `n` in decimal, without allocating.

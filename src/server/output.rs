@@ -10,11 +10,14 @@
 use super::buffer::BufferPool;
 use super::sendfile::SendFile;
 use crate::http::date::DateCache;
-use crate::http::{Body, ConnectionHeader, FileBody, Response, INLINE_BODY_MAX};
+use crate::http::{Body, ConnectionHeader, FileBody, Generated, Response, INLINE_BODY_MAX};
 use std::io::{self, IoSlice};
 
 /// The most bytes one `sendfile` is asked for; the socket takes what fits.
 const SENDFILE_MAX: usize = 1 << 30;
+
+/// A generated body is made this much at a time, as the socket takes it.
+const GENERATED_PIECE: usize = 32 * 1024;
 
 /// Past this many unsent bytes the connection stops reading and parsing
 /// until the client has taken some: backpressure.
@@ -36,15 +39,56 @@ enum Tail {
         at: usize,
     },
     File(FileBody),
+    /// `made[at..]` is unsent; the body goes on from `next`.
+    Generated {
+        body: Generated,
+        next: u64,
+        made: Vec<u8>,
+        at: usize,
+    },
 }
 
 impl Tail {
+    fn generated(body: Generated) -> Tail {
+        let mut tail = Tail::Generated {
+            body,
+            next: 0,
+            made: Vec::new(),
+            at: 0,
+        };
+        tail.make_more();
+        tail
+    }
+
+    /// Once a generated piece is all sent, makes the next one in its place.
+    fn make_more(&mut self) {
+        if let Tail::Generated {
+            body,
+            next,
+            made,
+            at,
+        } = self
+        {
+            if *at < made.len() || *next >= body.len {
+                return;
+            }
+            let n = usize::try_from(body.len - *next)
+                .unwrap_or(usize::MAX)
+                .min(GENERATED_PIECE);
+            made.resize(n, 0);
+            (body.fill)(body.key, *next, made);
+            *next += n as u64;
+            *at = 0;
+        }
+    }
+
     /// The bytes still to send, when they are in memory.
     fn rest(&self) -> &[u8] {
         match self {
             Tail::Static { bytes, at } => &bytes[*at..],
             Tail::Owned { bytes, at } => &bytes[*at..],
             Tail::Shared { bytes, at } => &bytes[*at..],
+            Tail::Generated { made, at, .. } => &made[*at..],
             Tail::File(_) => &[],
         }
     }
@@ -52,6 +96,15 @@ impl Tail {
     fn remaining(&self) -> usize {
         match self {
             Tail::File(file) => usize::try_from(file.len).unwrap_or(usize::MAX),
+            Tail::Generated {
+                body,
+                next,
+                made,
+                at,
+            } => {
+                let unmade = usize::try_from(body.len - next).unwrap_or(usize::MAX);
+                (made.len() - at).saturating_add(unmade)
+            }
             _ => self.rest().len(),
         }
     }
@@ -62,6 +115,10 @@ impl Tail {
             Tail::File(file) => {
                 file.offset += n as u64;
                 file.len -= n as u64;
+            }
+            Tail::Generated { at, .. } => {
+                *at += n;
+                self.make_more();
             }
         }
     }
@@ -142,6 +199,14 @@ impl Output {
             Body::Bytes(bytes) => buf.extend_from_slice(&bytes),
             Body::Shared(bytes) => buf.extend_from_slice(&bytes),
             Body::File(file) => self.tail = Some(Box::new(Tail::File(file))),
+            Body::Generated(body) if wire_len > INLINE_BODY_MAX as u64 => {
+                self.tail = Some(Box::new(Tail::generated(body)));
+            }
+            Body::Generated(body) => {
+                let start = buf.len();
+                buf.resize(start + wire_len as usize, 0);
+                (body.fill)(body.key, 0, &mut buf[start..]);
+            }
             Body::Empty => {}
         }
         wire_len
@@ -276,6 +341,78 @@ mod tests {
         let head_len = sink.got.len() - len as usize;
         assert!(sink.got[..head_len].ends_with(b"Content-Length: 150000\r\n\r\n"));
         assert!(sink.got[head_len..] == content[1234..1234 + 150_000]);
+    }
+
+    /// A stand-in generator: byte i of key k is (i * k) mod 256.
+    fn multiples(key: u64, offset: u64, out: &mut [u8]) {
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = ((offset + i as u64).wrapping_mul(key) % 256) as u8;
+        }
+    }
+
+    #[test]
+    fn a_generated_tail_is_made_piece_by_piece_as_it_is_sent() {
+        let len = 3 * GENERATED_PIECE as u64 + 123;
+        let body = Generated {
+            len,
+            key: 7,
+            fill: multiples,
+        };
+        let mut res = response(Body::Generated(body));
+        let mut pool = BufferPool::default();
+        let mut out = Output::default();
+        out.push_response(
+            &mut res,
+            false,
+            &DateCache::new(),
+            ConnectionHeader::Omit,
+            &mut pool,
+        );
+        assert!(out.is_blocked());
+        assert!(out.pending() as u64 > len);
+        let mut sink = Trickle {
+            limit: 10_000,
+            got: Vec::new(),
+        };
+        while !out.is_empty() {
+            // Never more than one piece made ahead of the socket.
+            if let Some(Tail::Generated { made, .. }) = out.tail.as_deref() {
+                assert!(made.capacity() <= GENERATED_PIECE);
+            }
+            out.write_to(&mut sink).unwrap();
+        }
+        let body_start = sink.got.len() - len as usize;
+        let mut want = vec![0; len as usize];
+        multiples(7, 0, &mut want);
+        assert!(sink.got[body_start..] == want[..]);
+    }
+
+    #[test]
+    fn a_small_generated_body_goes_inline() {
+        let body = Generated {
+            len: 13,
+            key: 3,
+            fill: multiples,
+        };
+        let mut res = response(Body::Generated(body));
+        let mut pool = BufferPool::default();
+        let mut out = Output::default();
+        out.push_response(
+            &mut res,
+            false,
+            &DateCache::new(),
+            ConnectionHeader::Omit,
+            &mut pool,
+        );
+        assert!(out.tail.is_none());
+        let mut sink = Trickle {
+            limit: usize::MAX,
+            got: Vec::new(),
+        };
+        out.write_to(&mut sink).unwrap();
+        let mut want = [0; 13];
+        multiples(3, 0, &mut want);
+        assert!(sink.got.ends_with(&want));
     }
 
     #[test]
