@@ -44,6 +44,18 @@ impl Drop for LogPath {
     }
 }
 
+/// The binary, logging in `format` to `log`.
+fn logging_to(log: &LogPath, format: &str) -> Binary {
+    Binary::start(&[
+        "-l",
+        "127.0.0.1:0",
+        "--access-log-format",
+        format,
+        "--access-log",
+        log.str(),
+    ])
+}
+
 fn stop(mut binary: Binary) {
     binary.signal(libc::SIGTERM);
     let status = binary.wait_exit(Duration::from_secs(10)).expect("exit");
@@ -172,14 +184,7 @@ fn goaccess_available() -> bool {
 #[test]
 fn combined_lines_are_read_by_goaccess_and_a_strict_parser() {
     let log = LogPath::new("combined");
-    let binary = Binary::start(&[
-        "-l",
-        "127.0.0.1:0",
-        "--access-log-format",
-        "combined",
-        "--access-log",
-        log.str(),
-    ]);
+    let binary = logging_to(&log, "combined");
     let sent = load(&binary);
     stop(binary);
     let lines = read_lines(&log.0);
@@ -238,14 +243,7 @@ fn combined_lines_are_read_by_goaccess_and_a_strict_parser() {
 #[test]
 fn json_lines_have_every_field() {
     let log = LogPath::new("json");
-    let binary = Binary::start(&[
-        "-l",
-        "127.0.0.1:0",
-        "--access-log-format",
-        "json",
-        "--access-log",
-        log.str(),
-    ]);
+    let binary = logging_to(&log, "json");
     let sent = load(&binary);
     // A request that cannot be parsed: null request fields.
     let mut bad = Client::connect(binary.addr);
@@ -284,14 +282,7 @@ fn json_lines_have_every_field() {
 #[test]
 fn sigusr1_reopens_the_file_after_rotation() {
     let log = LogPath::new("rotate");
-    let mut binary = Binary::start(&[
-        "-l",
-        "127.0.0.1:0",
-        "--access-log-format",
-        "combined",
-        "--access-log",
-        log.str(),
-    ]);
+    let mut binary = logging_to(&log, "combined");
     let mut client = Client::connect(binary.addr);
     for _ in 0..3 {
         client.send(get("/before")).response();

@@ -4,22 +4,11 @@
 
 mod common;
 
-use common::{get, Binary, Client, Reply};
+use common::{get, Binary, Client};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
-
-/// The exact size of a response as the server wrote it.
-fn wire_len(reply: &Reply) -> u64 {
-    let status_line = format!("HTTP/1.1 {} {}\r\n", reply.status, reply.reason).len();
-    let fields: usize = reply
-        .headers
-        .iter()
-        .map(|(n, v)| n.len() + 2 + v.len() + 2)
-        .sum();
-    (status_line + fields + 2 + reply.body.len()) as u64
-}
 
 /// `name{labels}` → value, for every sample line.
 fn samples(text: &str) -> HashMap<String, f64> {
@@ -138,7 +127,7 @@ fn figures_agree_with_the_statistics_json() {
     );
     assert_eq!(
         metric("coffeeweb_bytes_sent_total"),
-        json_u64("bytes_sent") + wire_len(&json_reply)
+        json_u64("bytes_sent") + json_reply.wire_len()
     );
     for class in ["1xx", "2xx", "3xx", "4xx", "5xx"] {
         let extra = u64::from(class == "2xx");

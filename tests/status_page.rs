@@ -34,20 +34,9 @@ fn exchange(server: &TestServer, requests: &[String]) -> (u64, u64) {
         sent += request.len() as u64;
         let method = request.split(' ').next().unwrap();
         let reply = client.response_to(method);
-        received += wire_len(&reply);
+        received += reply.wire_len();
     }
     (sent, received)
-}
-
-/// The exact size of a response as the server wrote it.
-fn wire_len(reply: &common::Reply) -> u64 {
-    let status_line = format!("HTTP/1.1 {} {}\r\n", reply.status, reply.reason).len();
-    let fields: usize = reply
-        .headers
-        .iter()
-        .map(|(n, v)| n.len() + 2 + v.len() + 2)
-        .sum();
-    (status_line + fields + 2 + reply.body.len()) as u64
 }
 
 fn exact_counts_after_known_load(workers: usize) {
@@ -76,7 +65,7 @@ fn exact_counts_after_known_load(workers: usize) {
         let request = get("/");
         let reply = idle.send(&request).response();
         total_sent += request.len() as u64;
-        total_received += wire_len(&reply);
+        total_received += reply.wire_len();
     }
     let mut asker = Client::connect(server.addr);
     let json = status_json(&mut asker);

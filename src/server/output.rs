@@ -350,69 +350,56 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_generated_tail_is_made_piece_by_piece_as_it_is_sent() {
-        let len = 3 * GENERATED_PIECE as u64 + 123;
+    /// The output of one generated body of `len` bytes, queued.
+    fn generated(len: u64, key: u64) -> Output {
         let body = Generated {
             len,
-            key: 7,
+            key,
             fill: multiples,
         };
         let mut res = response(Body::Generated(body));
-        let mut pool = BufferPool::default();
         let mut out = Output::default();
-        out.push_response(
-            &mut res,
-            false,
-            &DateCache::new(),
-            ConnectionHeader::Omit,
-            &mut pool,
-        );
-        assert!(out.is_blocked());
-        assert!(out.pending() as u64 > len);
+        let date = DateCache::new();
+        let mut pool = BufferPool::default();
+        out.push_response(&mut res, false, &date, ConnectionHeader::Omit, &mut pool);
+        out
+    }
+
+    /// Writes `out` into a sink taking `limit` bytes a write; returns the
+    /// last `len` bytes and checks each generated body made ahead of the
+    /// socket is at most one piece.
+    fn drain_body(out: &mut Output, limit: usize, len: u64) -> Vec<u8> {
         let mut sink = Trickle {
-            limit: 10_000,
+            limit,
             got: Vec::new(),
         };
         while !out.is_empty() {
-            // Never more than one piece made ahead of the socket.
             if let Some(Tail::Generated { made, .. }) = out.tail.as_deref() {
                 assert!(made.capacity() <= GENERATED_PIECE);
             }
             out.write_to(&mut sink).unwrap();
         }
-        let body_start = sink.got.len() - len as usize;
+        sink.got.split_off(sink.got.len() - len as usize)
+    }
+
+    #[test]
+    fn a_generated_tail_is_made_piece_by_piece_as_it_is_sent() {
+        let len = 3 * GENERATED_PIECE as u64 + 123;
+        let mut out = generated(len, 7);
+        assert!(out.is_blocked());
+        assert!(out.pending() as u64 > len);
         let mut want = vec![0; len as usize];
         multiples(7, 0, &mut want);
-        assert!(sink.got[body_start..] == want[..]);
+        assert!(drain_body(&mut out, 10_000, len) == want);
     }
 
     #[test]
     fn a_small_generated_body_goes_inline() {
-        let body = Generated {
-            len: 13,
-            key: 3,
-            fill: multiples,
-        };
-        let mut res = response(Body::Generated(body));
-        let mut pool = BufferPool::default();
-        let mut out = Output::default();
-        out.push_response(
-            &mut res,
-            false,
-            &DateCache::new(),
-            ConnectionHeader::Omit,
-            &mut pool,
-        );
+        let mut out = generated(13, 3);
         assert!(out.tail.is_none());
-        let mut sink = Trickle {
-            limit: usize::MAX,
-            got: Vec::new(),
-        };
-        out.write_to(&mut sink).unwrap();
-        let mut want = [0; 13];
+        let mut want = vec![0; 13];
         multiples(3, 0, &mut want);
-        assert!(sink.got.ends_with(&want));
+        assert_eq!(drain_body(&mut out, usize::MAX, 13), want);
     }
 
     #[test]

@@ -21,10 +21,8 @@ fn group<'a>(
     groups
 }
 
-/// `{"Name": "value", ...}`; repeated fields joined with `, `.
-fn push_headers(out: &mut Vec<u8>, req: &Request<'_>) {
-    let fields = req.headers().map(|(name, value)| (name, value.to_vec()));
-    let groups = group(fields, |a, b| a.eq_ignore_ascii_case(b));
+/// `{"name": value, ...}`, each value written by `value`.
+fn push_object(out: &mut Vec<u8>, groups: &Grouped<'_>, value: fn(&mut Vec<u8>, &[Vec<u8>])) {
     out.push(b'{');
     for (i, (name, values)) in groups.iter().enumerate() {
         if i > 0 {
@@ -32,9 +30,18 @@ fn push_headers(out: &mut Vec<u8>, req: &Request<'_>) {
         }
         json::push_str(out, name.as_bytes());
         out.push(b':');
-        json::push_str(out, &values.join(&b", "[..]));
+        value(out, values);
     }
     out.push(b'}');
+}
+
+/// `{"Name": "value", ...}`; repeated fields joined with `, `.
+fn push_headers(out: &mut Vec<u8>, req: &Request<'_>) {
+    let fields = req.headers().map(|(name, value)| (name, value.to_vec()));
+    let groups = group(fields, |a, b| a.eq_ignore_ascii_case(b));
+    push_object(out, &groups, |out, values| {
+        json::push_str(out, &values.join(&b", "[..]));
+    });
 }
 
 /// `{"name": "value" or ["v1", "v2"], ...}`, decoded.
@@ -44,40 +51,26 @@ fn push_args(out: &mut Vec<u8>, query: Option<&str>) {
         .flat_map(|q| q.split('&'))
         .filter(|pair| !pair.is_empty())
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")));
-    let decoded: Vec<(Vec<u8>, Vec<u8>)> = pairs.map(|(k, v)| (decode(k), decode(v))).collect();
-    let names: Vec<String> = decoded
-        .iter()
-        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+    let decoded: Vec<(String, Vec<u8>)> = pairs
+        .map(|(k, v)| (String::from_utf8_lossy(&decode(k)).into_owned(), decode(v)))
         .collect();
     let groups = group(
-        names
-            .iter()
-            .map(String::as_str)
-            .zip(decoded.into_iter().map(|(_, v)| v)),
+        decoded.iter().map(|(k, v)| (k.as_str(), v.clone())),
         |a, b| a == b,
     );
-    out.push(b'{');
-    for (i, (name, values)) in groups.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        json::push_str(out, name.as_bytes());
-        out.push(b':');
-        match values.as_slice() {
-            [one] => json::push_str(out, one),
-            many => {
-                out.push(b'[');
-                for (j, value) in many.iter().enumerate() {
-                    if j > 0 {
-                        out.push(b',');
-                    }
-                    json::push_str(out, value);
+    push_object(out, &groups, |out, values| match values {
+        [one] => json::push_str(out, one),
+        many => {
+            out.push(b'[');
+            for (j, value) in many.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
                 }
-                out.push(b']');
+                json::push_str(out, value);
             }
+            out.push(b']');
         }
-    }
-    out.push(b'}');
+    });
 }
 
 /// The client's address without the port (httpbin's `origin`).
@@ -141,22 +134,25 @@ pub fn anything(req: &Request<'_>) -> Vec<u8> {
     out
 }
 
-/// `headers`: `{"headers": {...}}`.
-pub fn headers(req: &Request<'_>) -> Vec<u8> {
+/// `{"name": …}` with the value that `push` writes.
+fn single(name: &[u8], req: &Request<'_>, push: fn(&mut Vec<u8>, &Request<'_>)) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(b"{\"headers\":");
-    push_headers(&mut out, req);
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"\":");
+    push(&mut out, req);
     out.extend_from_slice(b"}\n");
     out
 }
 
+/// `headers`: `{"headers": {...}}`.
+pub fn headers(req: &Request<'_>) -> Vec<u8> {
+    single(b"headers", req, push_headers)
+}
+
 /// `ip`: `{"origin": "..."}`.
 pub fn ip(req: &Request<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(b"{\"origin\":");
-    push_origin(&mut out, req);
-    out.extend_from_slice(b"}\n");
-    out
+    single(b"origin", req, push_origin)
 }
 
 #[cfg(test)]
