@@ -8,7 +8,7 @@
 //! histogram in seconds with buckets from 100 µs to 60 s, cumulative since
 //! start.
 
-use super::mount::Endpoint;
+use super::mount::{refuse_at_path, Endpoint};
 use super::refuse_unless_get_or_head;
 use crate::http::{Request, Response};
 use crate::server::histogram::PROMETHEUS_BOUNDS_US;
@@ -34,18 +34,21 @@ impl MetricsPage {
 }
 
 impl Endpoint for MetricsPage {
-    fn matches(&self, req: &Request<'_>) -> bool {
-        req.path() == self.path
+    fn serve(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
+        if req.path() != self.path {
+            return false;
+        }
+        if !refuse_unless_get_or_head(req, res) {
+            let text = exposition(&self.server.stats(), self.server.uptime_seconds());
+            res.header("Content-Type", CONTENT_TYPE)
+                .header("Cache-Control", "no-store")
+                .set_body(text);
+        }
+        true
     }
 
-    fn serve(&mut self, req: &Request<'_>, res: &mut Response) {
-        if refuse_unless_get_or_head(req, res) {
-            return;
-        }
-        let text = exposition(&self.server.stats(), self.server.uptime_seconds());
-        res.header("Content-Type", CONTENT_TYPE)
-            .header("Cache-Control", "no-store")
-            .set_body(text);
+    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> Option<bool> {
+        refuse_at_path(&self.path, req, res)
     }
 }
 

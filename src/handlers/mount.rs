@@ -9,18 +9,24 @@ use super::{refuse_unless_get_or_head, Handler};
 use crate::http::{Request, Response};
 
 /// Something that answers some requests in front of a handler.
+///
+/// One call both decides whether a request is the endpoint's and answers
+/// it, so that an endpoint that must parse its path to know (the test
+/// endpoints) parses it once.
 pub trait Endpoint: Send + 'static {
-    /// Whether `req` is for this endpoint.
-    fn matches(&self, req: &Request<'_>) -> bool;
+    /// Answers `req` if it is for this endpoint, and says whether it was
+    /// (if not, `res` is untouched).
+    fn serve(&mut self, req: &Request<'_>, res: &mut Response) -> bool;
 
-    /// Answers a request that [`matches`](Self::matches).
-    fn serve(&mut self, req: &Request<'_>, res: &mut Response);
+    /// For a request of this endpoint, whether it is refused before its
+    /// body is read (see [`Handler::refuse_early`]); `None` for a request
+    /// that is not the endpoint's.
+    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> Option<bool>;
+}
 
-    /// Refuses a matching request before its body is read (see
-    /// [`Handler::refuse_early`]); by default anything but GET and HEAD.
-    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
-        refuse_unless_get_or_head(req, res)
-    }
+/// [`Endpoint::refuse_early`] for an endpoint of GET and HEAD at one path.
+pub fn refuse_at_path(path: &str, req: &Request<'_>, res: &mut Response) -> Option<bool> {
+    (req.path() == path).then(|| refuse_unless_get_or_head(req, res))
 }
 
 /// `endpoint` (when there is one) in front of `inner`.
@@ -34,16 +40,23 @@ pub struct Mount<E, H> {
 
 impl<E: Endpoint, H: Handler> Handler for Mount<E, H> {
     fn handle(&mut self, req: &Request<'_>, res: &mut Response) {
-        match &mut self.endpoint {
-            Some(endpoint) if endpoint.matches(req) => endpoint.serve(req, res),
-            _ => self.inner.handle(req, res),
+        let served = match &mut self.endpoint {
+            Some(endpoint) => endpoint.serve(req, res),
+            None => false,
+        };
+        if !served {
+            self.inner.handle(req, res);
         }
     }
 
     fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
-        match &mut self.endpoint {
-            Some(endpoint) if endpoint.matches(req) => endpoint.refuse_early(req, res),
-            _ => self.inner.refuse_early(req, res),
+        let refused = self
+            .endpoint
+            .as_mut()
+            .and_then(|endpoint| endpoint.refuse_early(req, res));
+        match refused {
+            Some(refused) => refused,
+            None => self.inner.refuse_early(req, res),
         }
     }
 }

@@ -14,7 +14,7 @@
 //! `src/server/histogram.rs`); a percentile is the top of its bucket, at
 //! most 1/16 above the true value, and never above `max`.
 
-use super::mount::Endpoint;
+use super::mount::{refuse_at_path, Endpoint};
 use super::refuse_unless_get_or_head;
 use crate::http::{Request, Response};
 use crate::server::stats::Snapshot;
@@ -64,12 +64,16 @@ impl StatusPage {
 }
 
 impl Endpoint for StatusPage {
-    fn matches(&self, req: &Request<'_>) -> bool {
-        StatusPage::matches(self, req)
+    fn serve(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
+        let ours = self.matches(req);
+        if ours {
+            StatusPage::serve(self, req, res);
+        }
+        ours
     }
 
-    fn serve(&mut self, req: &Request<'_>, res: &mut Response) {
-        StatusPage::serve(self, req, res);
+    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> Option<bool> {
+        refuse_at_path(&self.path, req, res)
     }
 }
 

@@ -19,9 +19,17 @@ pub struct Request<'a> {
 }
 
 /// The parser accepted these bytes only if they are ASCII, so the
-/// conversion cannot fail; the empty fallback is never taken.
+/// conversion cannot fail; the empty fallback is never taken. Checked with
+/// `is_ascii` (a word at a time) rather than `from_utf8`, which costs
+/// several times more on the short method and path every handler reads.
 fn ascii(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or("")
+    if bytes.is_ascii() {
+        // SAFETY: every byte is below 0x80, and a sequence of ASCII bytes
+        // is valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    } else {
+        ""
+    }
 }
 
 impl<'a> Request<'a> {

@@ -57,21 +57,17 @@ impl Httpbin {
 }
 
 impl Endpoint for Httpbin {
-    fn matches(&self, req: &Request<'_>) -> bool {
-        self.route(req).is_some()
+    fn serve(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
+        let Some(route) = self.route(req) else {
+            return false;
+        };
+        routes::serve(route, req, res, &mut self.rng);
+        true
     }
 
-    fn serve(&mut self, req: &Request<'_>, res: &mut Response) {
-        if let Some(route) = self.route(req) {
-            routes::serve(route, req, res, &mut self.rng);
-        }
-    }
-
-    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
-        match self.route(req) {
-            Some(route) if route.any_method() => false,
-            _ => refuse_unless_get_or_head(req, res),
-        }
+    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> Option<bool> {
+        let route = self.route(req)?;
+        Some(!route.any_method() && refuse_unless_get_or_head(req, res))
     }
 }
 
