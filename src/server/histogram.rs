@@ -189,9 +189,12 @@ impl Durations {
         if micros > slot.max.get() {
             slot.max.set(micros);
         }
-        let le = PROMETHEUS_BOUNDS_US.partition_point(|&bound| bound < micros);
-        if let Some(cell) = self.prometheus.get(le) {
-            cell.add(1);
+        // A linear scan: most requests fall in the first bucket or two.
+        if let Some(le) = PROMETHEUS_BOUNDS_US
+            .iter()
+            .position(|&bound| micros <= bound)
+        {
+            self.prometheus[le].add(1);
         }
         self.count.add(1);
         self.sum_micros.add(micros);

@@ -32,8 +32,7 @@ pub fn fill(seed: u64, offset: u64, out: &mut [u8]) {
     let lead = ((8 - pos % 8) % 8).min(out.len() as u64) as usize;
     if lead > 0 {
         let bytes = word(seed, pos / 8).to_le_bytes();
-        let from = (pos % 8) as usize;
-        out[..lead].copy_from_slice(&bytes[from..from + lead]);
+        copy_short(&mut out[..lead], &bytes[(pos % 8) as usize..]);
         out = &mut out[lead..];
         pos += lead as u64;
     }
@@ -43,9 +42,15 @@ pub fn fill(seed: u64, offset: u64, out: &mut [u8]) {
         chunk.copy_from_slice(&word(seed, k).to_le_bytes());
         k += 1;
     }
-    let tail = words.into_remainder();
-    let n = tail.len();
-    tail.copy_from_slice(&word(seed, k).to_le_bytes()[..n]);
+    copy_short(words.into_remainder(), &word(seed, k).to_le_bytes());
+}
+
+/// Copies the first `out.len()` (< 8) bytes of `from`: a byte loop, which
+/// for a few bytes is cheaper than the `memcpy` call a slice copy becomes.
+fn copy_short(out: &mut [u8], from: &[u8]) {
+    for (o, b) in out.iter_mut().zip(from) {
+        *o = *b;
+    }
 }
 
 /// The body of `bytes/len?seed=seed`.
