@@ -21,10 +21,13 @@ fn samples(text: &str) -> HashMap<String, f64> {
         .collect()
 }
 
+/// Two workers: the figures are sums over the loops.
 fn server() -> Binary {
     Binary::start(&[
         "-l",
         "127.0.0.1:0",
+        "-w",
+        "2",
         "-q",
         "--status-path",
         "/status",
@@ -33,18 +36,23 @@ fn server() -> Binary {
     ])
 }
 
-/// Some load: 200s, 404s and a 405, on a few connections.
-fn load(binary: &Binary) {
-    for _ in 0..3 {
-        let mut client = Client::connect(binary.addr);
-        for request in [
-            get("/"),
-            get("/missing"),
-            "DELETE / HTTP/1.1\r\nHost: t\r\n\r\n".to_string(),
-        ] {
-            client.send(&request).response();
-        }
-    }
+/// Some load: 200s, 404s and a 405, on a few connections, which are
+/// returned open (a connection closing between two readings would change
+/// the gauges).
+fn load(binary: &Binary) -> Vec<Client> {
+    (0..3)
+        .map(|_| {
+            let mut client = Client::connect(binary.addr);
+            for request in [
+                get("/"),
+                get("/missing"),
+                "DELETE / HTTP/1.1\r\nHost: t\r\n\r\n".to_string(),
+            ] {
+                client.send(&request).response();
+            }
+            client
+        })
+        .collect()
 }
 
 fn promtool() -> Option<&'static str> {
@@ -63,7 +71,7 @@ fn promtool() -> Option<&'static str> {
 #[test]
 fn promtool_accepts_the_exposition_without_findings() {
     let binary = server();
-    load(&binary);
+    let _open = load(&binary);
     let reply = Client::connect(binary.addr)
         .send(get("/metrics"))
         .response();
@@ -97,7 +105,7 @@ fn promtool_accepts_the_exposition_without_findings() {
 #[test]
 fn figures_agree_with_the_statistics_json() {
     let binary = server();
-    load(&binary);
+    let _open = load(&binary);
     let mut client = Client::connect(binary.addr);
     let json_reply = client.send(get("/status?format=json")).response();
     let json: Value = serde_json::from_slice(&json_reply.body).unwrap();

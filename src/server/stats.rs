@@ -163,3 +163,30 @@ pub fn snapshot(loops: &[Arc<LoopStats>]) -> Snapshot {
     sum.request_duration = window.percentiles();
     sum
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_merged_over_loops() {
+        let loops: Vec<Arc<LoopStats>> = (0..2).map(|_| Arc::default()).collect();
+        let now = Instant::now();
+        for micros in 1..=90 {
+            loops[0].record_duration(micros, now);
+        }
+        for _ in 0..10 {
+            loops[1].record_duration(50_000, now);
+        }
+        let s = snapshot(&loops);
+        let d = s.request_duration;
+        assert_eq!((d.count, d.max), (100, 50_000));
+        assert!(
+            (50..=53).contains(&d.p50) && (90..=95).contains(&d.p90),
+            "{d:?}"
+        );
+        assert!(d.p99 >= 50_000, "the slow loop's tail shows: {d:?}");
+        assert_eq!(s.request_durations.count, 100);
+        assert_eq!(s.request_durations.buckets[0], 90, "le=100us");
+    }
+}
