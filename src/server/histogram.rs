@@ -15,7 +15,7 @@
 //!
 //! # The 10-second window
 //!
-//! A ring of [`SLOTS`] per-second histograms. The loop writes into the slot
+//! A ring of `SLOTS` (12) per-second histograms. The loop writes into the slot
 //! of the current second; moving into a slot that holds an old second, it
 //! first marks the slot as being cleared, zeroes it, then stamps it with the
 //! new second (a seqlock in miniature). A reader sums the slots whose stamp
