@@ -329,3 +329,26 @@ fn a_bad_prefix_exits_2_naming_the_flag() {
         assert!(output.stdout.is_empty());
     }
 }
+
+#[test]
+fn in_front_of_a_folder() {
+    let dir = std::env::temp_dir().join(format!("coffeeweb-httpbin-root-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<p>the folder</p>").unwrap();
+    std::fs::write(dir.join("ip"), "a file called ip").unwrap();
+    let bin = Binary::start(&[
+        "-l",
+        "127.0.0.1:0",
+        "-q",
+        "--root",
+        dir.to_str().unwrap(),
+        "--httpbin",
+        "/_bin",
+    ]);
+    assert_eq!(fetch(&bin, "/").text(), "<p>the folder</p>");
+    assert_eq!(fetch(&bin, "/ip").text(), "a file called ip");
+    assert_eq!(fetch(&bin, "/_bin/bytes/7").body.len(), 7);
+    assert_eq!(fetch(&bin, "/_bin/nothing").status, 404);
+    drop(bin);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
