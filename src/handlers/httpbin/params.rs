@@ -27,11 +27,25 @@ pub fn number(
     max: u64,
     expected: &'static str,
 ) -> Result<u64, BadParam> {
-    let valid = !text.is_empty() && text.len() <= 20 && text.bytes().all(|b| b.is_ascii_digit());
-    match text.parse::<u64>() {
-        Ok(n) if valid && n <= max => Ok(n),
-        _ => Err(BadParam::new(name, expected)),
+    if text.is_empty() {
+        return Err(BadParam::new(name, expected));
     }
+    // Digits only (no sign, no space), checked as they are added up.
+    let mut n: u64 = 0;
+    for b in text.bytes() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(BadParam::new(name, expected));
+        }
+        n = match n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(digit)))
+        {
+            Some(n) if n <= max => n,
+            _ => return Err(BadParam::new(name, expected)),
+        };
+    }
+    Ok(n)
 }
 
 /// The raw (not decoded) value of the first `name=` in `query`.
