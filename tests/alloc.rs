@@ -87,9 +87,21 @@ fn allocations_after_warm_up<H: Handler + Clone>(
     warm_up: usize,
     rounds: usize,
 ) -> u64 {
+    allocations_with(config(), handler, path, depth, warm_up, rounds)
+}
+
+/// The same, with a server configured by `config`.
+fn allocations_with<H: Handler + Clone>(
+    config: coffeeweb::Config,
+    handler: H,
+    path: &str,
+    depth: usize,
+    warm_up: usize,
+    rounds: usize,
+) -> u64 {
     let counter: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
     let server = TestServer::with_handler(
-        config(),
+        config,
         Counted {
             inner: handler,
             counter,
@@ -148,6 +160,33 @@ fn httpbin_bytes_allocate_nothing_per_request() {
         0,
         "pipelined"
     );
+}
+
+/// The access log formats into a buffer that keeps its memory and writes
+/// it out once per wake-up: nothing is allocated per line either.
+#[test]
+fn access_log_lines_allocate_nothing() {
+    for (format, name) in [
+        (coffeeweb::AccessLogFormat::Combined, "combined"),
+        (coffeeweb::AccessLogFormat::Json, "json"),
+        (coffeeweb::AccessLogFormat::Default, "default"),
+    ] {
+        let path = std::env::temp_dir().join(format!(
+            "coffeeweb-alloc-log-{name}-{}.log",
+            std::process::id()
+        ));
+        let config = coffeeweb::Config {
+            access_log: true,
+            access_log_format: format,
+            access_log_path: Some(path.clone()),
+            ..config()
+        };
+        let allocations = allocations_with(config, Welcome, "/", 16, 50, 100);
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(allocations, 0, "{name}");
+        assert!(lines >= 16 * 100, "{name}: {lines} lines logged");
+    }
 }
 
 #[test]
