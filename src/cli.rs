@@ -6,7 +6,7 @@
 
 use crate::handlers::cors::Origins;
 use crate::http::AddedFields;
-use crate::Config;
+use crate::{AccessLogFormat, Config};
 use lexopt::prelude::*;
 use log::LevelFilter;
 use std::ffi::OsString;
@@ -42,6 +42,8 @@ Options:
       --deferred-accept           let the kernel hold a connection until it sends (TCP_DEFER_ACCEPT):
                                   cheaper short connections, but a silent one escapes the header
                                   timeout and shutdown for about 1s
+      --metrics-path PATH         serve Prometheus metrics at PATH
+      --httpbin PREFIX            serve test endpoints under PREFIX (/ or /path): bytes, status, anything, headers, ip
       --listing                   with --root: list directories that have no index.html
                                   (JSON for Accept: application/json or ?format=json)
       --fallback FILE             with --root: answer paths where nothing exists with FILE, 200
@@ -49,6 +51,8 @@ Options:
       --compress                  with --root: gzip text files once, off the event loop, and serve
                                   the copies to clients that accept them (F.br, F.zst, F.gz beside
                                   a file are always served that way)
+      --access-log-format FMT     default, combined (NCSA combined) or json [default: default]
+      --access-log FILE           append the access log to FILE; SIGUSR1 reopens it [default: stderr]
   -q, --quiet                     no access log
       --log-level LEVEL           error, warn, info, debug or trace [default: info]
   -h, --help                      print this help
@@ -85,6 +89,10 @@ pub struct Options {
     pub compress: bool,
     /// `--cors`: the origins allowed cross-origin access.
     pub cors: Option<Origins>,
+    /// `--metrics-path`: serve Prometheus metrics there.
+    pub metrics_path: Option<String>,
+    /// `--httpbin`: the prefix of the test endpoints.
+    pub httpbin: Option<String>,
     /// `--log-level`.
     pub log_level: LevelFilter,
 }
@@ -118,6 +126,8 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         fallback: None,
         compress: false,
         cors: None,
+        metrics_path: None,
+        httpbin: None,
         log_level: LevelFilter::Info,
     };
     let config = &mut options.config;
@@ -171,6 +181,15 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Long("status-path") => {
                 options.status_path = Some(value(&mut parser, "--status-path", status_path)?);
             }
+            Long("httpbin") => options.httpbin = Some(value(&mut parser, "--httpbin", httpbin)?),
+            Long("metrics-path") => {
+                options.metrics_path = Some(value(&mut parser, "--metrics-path", status_path)?);
+            }
+            Long("access-log-format") => {
+                config.access_log_format =
+                    value(&mut parser, "--access-log-format", access_log_format)?;
+            }
+            Long("access-log") => config.access_log_path = Some(parser.value()?.into()),
             Long("log-level") => options.log_level = value(&mut parser, "--log-level", log_level)?,
             Long("header") => added.push(value(&mut parser, "--header", header_field)?),
             _ => return Err(arg.unexpected().into()),
@@ -236,6 +255,23 @@ fn header_field(text: &str) -> Result<(String, String), String> {
     );
     AddedFields::new([(field.0.as_str(), field.1.as_str())])?;
     Ok(field)
+}
+
+fn httpbin(text: &str) -> Result<String, String> {
+    if crate::handlers::httpbin::valid_prefix(text) {
+        Ok(text.to_string())
+    } else {
+        Err("expected '/' or a path starting with '/' and not ending with one".into())
+    }
+}
+
+fn access_log_format(text: &str) -> Result<AccessLogFormat, String> {
+    match text {
+        "default" => Ok(AccessLogFormat::Default),
+        "combined" => Ok(AccessLogFormat::Combined),
+        "json" => Ok(AccessLogFormat::Json),
+        _ => Err("expected default, combined or json".into()),
+    }
 }
 
 fn log_level(text: &str) -> Result<LevelFilter, String> {
@@ -332,6 +368,10 @@ mod tests {
             "0",
             "--status-path",
             "/status",
+            "--metrics-path",
+            "/metrics",
+            "--httpbin",
+            "/_bin",
             "--listing",
             "--fallback",
             "index.html",
@@ -339,6 +379,10 @@ mod tests {
             "*",
             "--compress",
             "--deferred-accept",
+            "--access-log-format",
+            "json",
+            "--access-log",
+            "/var/log/x.log",
             "-q",
             "--log-level",
             "DEBUG",
@@ -362,6 +406,10 @@ mod tests {
         assert_eq!(o.fallback, Some(PathBuf::from("index.html")));
         assert_eq!(o.cors, Some(Origins::Any));
         assert!(o.compress);
+        assert_eq!(o.metrics_path.as_deref(), Some("/metrics"));
+        assert_eq!(o.httpbin.as_deref(), Some("/_bin"));
+        assert_eq!(c.access_log_format, AccessLogFormat::Json);
+        assert_eq!(c.access_log_path, Some(PathBuf::from("/var/log/x.log")));
         assert_eq!(o.log_level, LevelFilter::Debug);
     }
 
@@ -397,6 +445,9 @@ mod tests {
             (&["--max-header-bytes", "1"], "--max-header-bytes"),
             (&["--max-body-bytes", "-1"], "--max-body-bytes"),
             (&["--status-path", "status"], "--status-path"),
+            (&["--metrics-path", "metrics"], "--metrics-path"),
+            (&["--httpbin", "bin"], "--httpbin"),
+            (&["--httpbin", "/bin/"], "--httpbin"),
             (&["--log-level", "loud"], "--log-level"),
             (&["--cors", "example.com"], "--cors"),
             (&["--cors", ""], "--cors"),
@@ -414,6 +465,8 @@ mod tests {
             (&["--header", "Content-Encoding: gzip"], "--header"),
             (&["--header", "Content-Range: bytes 0-1/2"], "--header"),
             (&["--header", "VARY: Origin"], "--header"),
+            (&["--access-log-format", "clf"], "--access-log-format"),
+            (&["--access-log"], "--access-log"),
         ] {
             let message = error(args);
             assert!(message.contains(flag), "{args:?}: {message}");

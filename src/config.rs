@@ -2,6 +2,7 @@
 
 use crate::http::AddedFields;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How a [`Server`](crate::Server) listens, limits and times out.
@@ -44,6 +45,23 @@ pub struct Config {
     /// the server's sight for about a second, past `header_timeout` and
     /// through a shutdown. Off by default.
     pub deferred_accept: bool,
+    /// How access-log lines look.
+    pub access_log_format: AccessLogFormat,
+    /// Append access-log lines to this file (stderr without one).
+    pub access_log_path: Option<PathBuf>,
+}
+
+/// The look of access-log lines (`--access-log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AccessLogFormat {
+    /// Address, request line, status, body bytes, duration, after the
+    /// usual log prefix.
+    #[default]
+    Default,
+    /// The NCSA combined log format (Apache's and nginx's `combined`).
+    Combined,
+    /// One JSON object a line.
+    Json,
 }
 
 /// The largest `max_header_bytes` accepted: heads are indexed with `u32`.
@@ -67,6 +85,8 @@ impl Default for Config {
             access_log: true,
             added_fields: AddedFields::default(),
             deferred_accept: false,
+            access_log_format: AccessLogFormat::Default,
+            access_log_path: None,
         }
     }
 }

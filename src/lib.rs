@@ -35,7 +35,7 @@ pub mod http;
 pub mod server;
 pub mod snapshot;
 
-pub use config::Config;
+pub use config::{AccessLogFormat, Config};
 pub use handlers::Handler;
-pub use http::{Body, Request, Response, Status};
+pub use http::{Body, Generated, Request, Response, Status};
 pub use server::{Server, ServerHandle};

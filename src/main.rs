@@ -2,9 +2,12 @@
 //! listening line, serve until SIGINT or SIGTERM.
 
 use coffeeweb::cli::{self, Command, Options};
-use coffeeweb::handlers::{Cors, StaticFiles, StatusPage, Welcome, WithStatus};
+use coffeeweb::handlers::cors::Origins;
+use coffeeweb::handlers::{
+    Cors, Httpbin, MetricsPage, Mount, StaticFiles, StatusPage, Welcome, WithStatus,
+};
 use coffeeweb::{Config, Handler, Server, ServerHandle};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 use std::io::{self, Write};
 use std::path::Path;
@@ -28,7 +31,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(options: Options) -> ExitCode {
+fn run(mut options: Options) -> ExitCode {
+    // Default-format lines on stderr are info-level log lines: a quieter
+    // --log-level hides them, as it always has. A file, or another format,
+    // is an access log proper: only --quiet turns it off.
+    let config = &mut options.config;
+    if options.log_level < log::LevelFilter::Info
+        && config.access_log_path.is_none()
+        && config.access_log_format == coffeeweb::AccessLogFormat::Default
+    {
+        config.access_log = false;
+    }
     if let Err(e) = simple_logger::SimpleLogger::new()
         .with_level(options.log_level)
         .with_utc_timestamps()
@@ -36,7 +49,6 @@ fn run(options: Options) -> ExitCode {
     {
         eprintln!("error: cannot start logging: {e}");
     }
-    let status_path = options.status_path.clone();
     let Some(root) = &options.root else {
         if options.fallback.is_some() {
             eprintln!("error: --fallback needs --root");
@@ -50,18 +62,14 @@ fn run(options: Options) -> ExitCode {
                 log::warn!("{flag} has no effect without --root");
             }
         }
-        let cors = options.cors.clone();
-        return serve(options.config, move |server| {
-            let inner = with_status(status_path.clone(), server, Welcome);
-            Cors::new(inner, cors.clone())
-        });
+        let front = Front::of(&options);
+        return serve(options.config, move |server| front.around(server, Welcome));
     };
     match static_files(root, &options) {
         Ok(files) => {
-            let cors = options.cors.clone();
+            let front = Front::of(&options);
             serve(options.config, move |server| {
-                let inner = with_status(status_path.clone(), server, files.for_another_loop());
-                Cors::new(inner, cors.clone())
+                front.around(server, files.for_another_loop())
             })
         }
         Err(message) => {
@@ -88,22 +96,45 @@ fn static_files(root: &Path, options: &Options) -> Result<StaticFiles, String> {
     Ok(files)
 }
 
-/// `inner`, with the statistics page in front of it when `--status-path`
-/// asked for one.
-fn with_status<H: Handler>(
+/// What the binary puts in front of the folder or the welcome page.
+struct Front {
+    cors: Option<Origins>,
     status_path: Option<String>,
-    server: &ServerHandle,
-    inner: H,
-) -> WithStatus<H> {
-    let page = status_path.map(|path| {
-        let server = server.clone();
-        StatusPage::new(path, move || server.stats())
-    });
-    WithStatus::new(page, inner)
+    metrics_path: Option<String>,
+    httpbin: Option<String>,
 }
 
-/// Binds and runs, each event loop's handler made by `make` (the CORS
-/// wrapper, the status page, then the folder or the welcome page).
+/// One event loop's handler, outermost first.
+type Handlers<H> = Cors<WithStatus<Mount<MetricsPage, Mount<Httpbin, H>>>>;
+
+impl Front {
+    fn of(options: &Options) -> Front {
+        Front {
+            cors: options.cors.clone(),
+            status_path: options.status_path.clone(),
+            metrics_path: options.metrics_path.clone(),
+            httpbin: options.httpbin.clone(),
+        }
+    }
+
+    /// `inner` with CORS, the statistics page, the metrics and the test
+    /// endpoints in front of it, each only when its flag asked for it.
+    fn around<H: Handler>(&self, server: &ServerHandle, inner: H) -> Handlers<H> {
+        let figures = |server: &ServerHandle| {
+            let server = server.clone();
+            move || server.stats()
+        };
+        // The prefix was checked on the command line.
+        let httpbin = self.httpbin.as_deref().and_then(Httpbin::new);
+        let metrics =
+            (self.metrics_path.clone()).map(|path| MetricsPage::new(path, figures(server)));
+        let status = (self.status_path.clone()).map(|path| StatusPage::new(path, figures(server)));
+        let inner = Mount::new(metrics, Mount::new(httpbin, inner));
+        Cors::new(WithStatus::new(status, inner), self.cors.clone())
+    }
+}
+
+/// Binds and runs, each event loop's handler made by `make`.
 fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> ExitCode {
     match coffeeweb::server::rlimit::raise_open_files_limit() {
         Ok((old, new)) => log::debug!("open files limit: {old} -> {new}"),
@@ -138,20 +169,29 @@ fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> Ex
 }
 
 /// The first SIGINT or SIGTERM starts a graceful shutdown; a second one
-/// exits at once.
+/// exits at once. SIGUSR1 reopens the access-log file (log rotation).
 fn stop_on_signals(handle: coffeeweb::ServerHandle) -> io::Result<()> {
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGUSR1])?;
     std::thread::Builder::new()
         .name("coffeeweb-signals".into())
         .spawn(move || {
-            let mut received = signals.forever();
-            if let Some(signal) = received.next() {
-                log::info!("signal {signal}: shutting down gracefully");
-                handle.shutdown();
-            }
-            if let Some(signal) = received.next() {
-                log::warn!("signal {signal} again: exiting now");
-                std::process::exit(130);
+            let mut stopping = false;
+            for signal in signals.forever() {
+                match signal {
+                    SIGUSR1 => {
+                        log::info!("signal {signal}: reopening the access log");
+                        handle.reopen_logs();
+                    }
+                    _ if stopping => {
+                        log::warn!("signal {signal} again: exiting now");
+                        std::process::exit(130);
+                    }
+                    _ => {
+                        log::info!("signal {signal}: shutting down gracefully");
+                        stopping = true;
+                        handle.shutdown();
+                    }
+                }
             }
         })?;
     Ok(())

@@ -40,4 +40,40 @@ pub struct Snapshot {
     pub loop_iterations: u64,
     /// See `LoopStats::events_total` (summed over loops).
     pub events_total: u64,
+    /// Request durations over the last 10 s, in microseconds.
+    pub request_duration: Percentiles,
+    /// Request durations since start, in Prometheus buckets.
+    pub request_durations: Cumulative,
+}
+
+/// Upper bounds of the Prometheus buckets, in microseconds (100 µs … 60 s).
+pub const PROMETHEUS_BOUNDS_US: [u64; 18] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+    1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000,
+];
+
+/// Percentiles over the window, in microseconds (zeros when empty).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Percentiles {
+    /// Durations recorded in the window.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Longest.
+    pub max: u64,
+}
+
+/// Cumulative figures for a Prometheus histogram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cumulative {
+    /// Durations at or below each of [`PROMETHEUS_BOUNDS_US`] (cumulative).
+    pub buckets: [u64; PROMETHEUS_BOUNDS_US.len()],
+    /// All durations recorded.
+    pub count: u64,
+    /// Their sum, in microseconds.
+    pub sum_micros: u64,
 }

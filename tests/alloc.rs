@@ -1,11 +1,12 @@
 //! Zero heap allocations per request in steady state: a counting global
 //! allocator counts what the event loop's thread allocates while a
 //! keep-alive connection sends requests, one at a time and pipelined, to
-//! the welcome page, a hello handler and a cached small static file.
+//! the welcome page, a hello handler, a cached small static file and
+//! `--httpbin`'s `bytes/13`.
 
 mod common;
 
-use coffeeweb::handlers::{StaticFiles, Welcome};
+use coffeeweb::handlers::{Httpbin, Mount, StaticFiles, Welcome};
 use coffeeweb::{Handler, Request, Response};
 use common::{config, get, Client, TestServer};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -87,11 +88,20 @@ fn allocations_after_warm_up<H: Handler + Clone>(
     warm_up: usize,
     rounds: usize,
 ) -> u64 {
-    allocations_made_after_warm_up(move || handler.clone(), path, depth, warm_up, rounds)
+    allocations_with(
+        config(),
+        move || handler.clone(),
+        path,
+        depth,
+        warm_up,
+        rounds,
+    )
 }
 
-/// The same, for a handler made by `make` (one per worker).
-fn allocations_made_after_warm_up<H: Handler>(
+/// The same, with a server configured by `config` and a handler made by
+/// `make` (one per worker).
+fn allocations_with<H: Handler>(
+    config: coffeeweb::Config,
     mut make: impl FnMut() -> H,
     path: &str,
     depth: usize,
@@ -99,7 +109,7 @@ fn allocations_made_after_warm_up<H: Handler>(
     rounds: usize,
 ) -> u64 {
     let counter: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
-    let server = TestServer::with_factory(config(), move |_| Counted {
+    let server = TestServer::with_factory(config, move |_| Counted {
         inner: make(),
         counter,
     });
@@ -155,6 +165,51 @@ impl Drop for TempDir {
 }
 
 #[test]
+fn httpbin_bytes_allocate_nothing_per_request() {
+    let httpbin = Mount {
+        endpoint: Httpbin::new("/"),
+        inner: Welcome,
+    };
+    assert_eq!(
+        allocations_per_batch(httpbin.clone(), "/bytes/13?seed=5", 1, 1000),
+        0,
+        "one at a time"
+    );
+    assert_eq!(
+        allocations_per_batch(httpbin, "/bytes/13", 16, 100),
+        0,
+        "pipelined"
+    );
+}
+
+/// The access log formats into a buffer that keeps its memory and writes
+/// it out once per wake-up: nothing is allocated per line either.
+#[test]
+fn access_log_lines_allocate_nothing() {
+    for (format, name) in [
+        (coffeeweb::AccessLogFormat::Combined, "combined"),
+        (coffeeweb::AccessLogFormat::Json, "json"),
+        (coffeeweb::AccessLogFormat::Default, "default"),
+    ] {
+        let path = std::env::temp_dir().join(format!(
+            "coffeeweb-alloc-log-{name}-{}.log",
+            std::process::id()
+        ));
+        let config = coffeeweb::Config {
+            access_log: true,
+            access_log_format: format,
+            access_log_path: Some(path.clone()),
+            ..config()
+        };
+        let allocations = allocations_with(config, || Welcome, "/", 16, 50, 100);
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(allocations, 0, "{name}");
+        assert!(lines >= 16 * 100, "{name}: {lines} lines logged");
+    }
+}
+
+#[test]
 fn a_cached_small_static_file_allocates_nothing_per_request() {
     let dir = TempDir(std::env::temp_dir().join(format!("coffeeweb-alloc-{}", std::process::id())));
     std::fs::create_dir_all(&dir.0).unwrap();
@@ -168,7 +223,7 @@ fn a_cached_small_static_file_allocates_nothing_per_request() {
         let files = StaticFiles::new(&dir.0, false).unwrap();
         let started = Instant::now();
         let make = move || files.for_another_loop();
-        let allocations = allocations_made_after_warm_up(make, "/small.txt", 16, 2, 10);
+        let allocations = allocations_with(config(), make, "/small.txt", 16, 2, 10);
         if started.elapsed() < CACHE_FRESH_FOR / 2 {
             assert_eq!(allocations, 0);
             return;

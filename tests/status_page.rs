@@ -38,20 +38,9 @@ fn exchange(server: &TestServer, requests: &[String]) -> (u64, u64) {
         sent += request.len() as u64;
         let method = request.split(' ').next().unwrap();
         let reply = client.response_to(method);
-        received += wire_len(&reply);
+        received += reply.wire_len();
     }
     (sent, received)
-}
-
-/// The exact size of a response as the server wrote it.
-fn wire_len(reply: &common::Reply) -> u64 {
-    let status_line = format!("HTTP/1.1 {} {}\r\n", reply.status, reply.reason).len();
-    let fields: usize = reply
-        .headers
-        .iter()
-        .map(|(n, v)| n.len() + 2 + v.len() + 2)
-        .sum();
-    (status_line + fields + 2 + reply.body.len()) as u64
 }
 
 fn exact_counts_after_known_load(workers: usize) {
@@ -80,7 +69,7 @@ fn exact_counts_after_known_load(workers: usize) {
         let request = get("/");
         let reply = idle.send(&request).response();
         total_sent += request.len() as u64;
-        total_received += wire_len(&reply);
+        total_received += reply.wire_len();
     }
     let mut asker = Client::connect(server.addr);
     let json = status_json(&mut asker);
@@ -225,4 +214,46 @@ fn browser_renders_moving_figures() {
         attribute("rps", "data-value") > 0.0,
         "the request rate moved"
     );
+    let p99 = attribute("dur-p99", "data-value");
+    let max = attribute("dur-max", "data-value");
+    assert!(
+        p99 <= max,
+        "the durations are drawn: p99 {p99} <= max {max}"
+    );
+}
+
+/// 95 quick requests and 5 that take 30 ms: the median is quick, the 99th
+/// percentile and the maximum are the slow ones, as the loop measured them
+/// (from the complete head to the queued response).
+#[test]
+fn request_durations_show_the_slow_tail() {
+    let slow_ms = 30;
+    let handler = move |req: &coffeeweb::Request<'_>, res: &mut coffeeweb::Response| {
+        if req.path() == "/slow" {
+            // Blocking the loop on purpose: the duration to be measured.
+            std::thread::sleep(std::time::Duration::from_millis(slow_ms));
+        }
+        res.set_body("ok");
+    };
+    let server = TestServer::with_factory(config(), move |server| {
+        let server = server.clone();
+        let page = StatusPage::new("/status".into(), move || server.stats());
+        WithStatus::new(Some(page), handler)
+    });
+    let mut requests = vec![get("/"); 95];
+    requests.extend(vec![get("/slow"); 5]);
+    exchange(&server, &requests);
+    let json = status_json(&mut Client::connect(server.addr));
+    let d = &json["request_duration_us"];
+    let field = |k: &str| d[k].as_u64().unwrap_or_else(|| panic!("{k} in {json}"));
+    let slow_us = slow_ms * 1000;
+    assert_eq!(field("count"), 100, "{json}");
+    assert!(field("p50") < slow_us / 10, "{json}");
+    assert!(field("p90") < slow_us / 10, "{json}");
+    assert!(field("p99") >= slow_us, "{json}");
+    assert!(
+        field("max") >= slow_us && field("max") < 20 * slow_us,
+        "{json}"
+    );
+    assert!(field("p99") <= field("max"), "{json}");
 }

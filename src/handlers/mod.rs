@@ -12,6 +12,9 @@ use crate::http::{Request, Response, Status};
 
 pub mod broadcast;
 pub mod cors;
+pub mod httpbin;
+pub mod metrics;
+pub mod mount;
 pub mod pool;
 pub mod static_files;
 pub mod status;
@@ -19,6 +22,9 @@ pub mod welcome;
 
 pub use broadcast::Broadcast;
 pub use cors::Cors;
+pub use httpbin::Httpbin;
+pub use metrics::MetricsPage;
+pub use mount::{Endpoint, Mount};
 pub use pool::Pool;
 pub use static_files::StaticFiles;
 pub use status::{StatusPage, WithStatus};

@@ -11,8 +11,14 @@
 //!
 //! The request asking is not counted yet when its own figures are taken:
 //! after N requests, the N+1st reports `requests_total: N`.
+//!
+//! `request_duration_us` holds `count`, `p50`, `p90`, `p99` and `max` of
+//! the requests answered in the last 10 s, merged over the loops (see
+//! `src/server/histogram.rs`); a percentile is the top of its bucket, at
+//! most 1/16 above the true value, and never above `max`.
 
-use super::{refuse_unless_get_or_head, Handler};
+use super::mount::{refuse_at_path, Endpoint, Mount};
+use super::refuse_unless_get_or_head;
 use crate::http::{Request, Response};
 use crate::snapshot::Snapshot;
 use std::fmt::Write;
@@ -63,39 +69,23 @@ impl StatusPage {
 }
 
 /// A handler with the status page (when there is one) in front of it.
-#[derive(Clone)]
-pub struct WithStatus<H> {
-    page: Option<StatusPage>,
-    inner: H,
-}
+pub type WithStatus<H> = Mount<StatusPage, H>;
 
-impl<H: Handler> WithStatus<H> {
-    /// `page` at its path, and `inner` for every other request.
-    pub fn new(page: Option<StatusPage>, inner: H) -> WithStatus<H> {
-        WithStatus { page, inner }
-    }
-}
-
-impl<H: Handler> Handler for WithStatus<H> {
-    fn handle(&mut self, req: &Request<'_>, res: &mut Response) {
-        match &self.page {
-            Some(page) if page.matches(req) => page.serve(req, res),
-            _ => self.inner.handle(req, res),
+impl Endpoint for StatusPage {
+    fn serve(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
+        let ours = self.matches(req);
+        if ours {
+            StatusPage::serve(self, req, res);
         }
+        ours
     }
 
-    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> bool {
-        match &self.page {
-            Some(page) if page.matches(req) => refuse_unless_get_or_head(req, res),
-            _ => self.inner.refuse_early(req, res),
-        }
+    fn refuse_early(&mut self, req: &Request<'_>, res: &mut Response) -> Option<bool> {
+        refuse_at_path(&self.path, req, res)
     }
 
-    fn allowed_methods(&self, req: &Request<'_>) -> &'static str {
-        match &self.page {
-            Some(page) if page.matches(req) => "GET, HEAD",
-            _ => self.inner.allowed_methods(req),
-        }
+    fn allowed_methods(&self, req: &Request<'_>) -> Option<&'static str> {
+        self.matches(req).then_some("GET, HEAD")
     }
 }
 
@@ -116,6 +106,7 @@ pub fn to_json(s: &Snapshot) -> String {
     let mut json = String::with_capacity(512);
     let (uptime_seconds, workers) = (s.uptime_seconds, s.workers);
     let [c1, c2, c3, c4, c5] = s.responses_by_class;
+    let d = &s.request_duration;
     // Writing into a String cannot fail.
     let _ = write!(
         json,
@@ -125,7 +116,8 @@ pub fn to_json(s: &Snapshot) -> String {
          \"connections_waiting\":{},\"connections_streaming\":{},\
          \"requests_total\":{},\
          \"responses_by_class\":{{\"1xx\":{c1},\"2xx\":{c2},\"3xx\":{c3},\"4xx\":{c4},\"5xx\":{c5}}},\
-         \"bytes_received\":{},\"bytes_sent\":{},\"loop_iterations\":{},\"events_total\":{}}}",
+         \"bytes_received\":{},\"bytes_sent\":{},\"loop_iterations\":{},\"events_total\":{},\
+         \"request_duration_us\":{{\"count\":{},\"p50\":{},\"p90\":{},\"p99\":{},\"max\":{}}}}}",
         s.connections_accepted,
         s.connections_refused,
         s.connections_active,
@@ -139,6 +131,11 @@ pub fn to_json(s: &Snapshot) -> String {
         s.bytes_sent,
         s.loop_iterations,
         s.events_total,
+        d.count,
+        d.p50,
+        d.p90,
+        d.p99,
+        d.max,
     );
     json
 }
@@ -172,6 +169,11 @@ mod tests {
             "bytes_sent",
             "loop_iterations",
             "events_total",
+            "request_duration_us",
+            "p50",
+            "p90",
+            "p99",
+            "max",
         ] {
             assert!(
                 json.contains(&format!("\"{key}\":")),

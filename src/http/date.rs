@@ -61,6 +61,45 @@ pub fn rfc3339(secs: u64) -> [u8; RFC3339_LEN] {
     out
 }
 
+/// A UTC time of day on a calendar date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Civil {
+    /// The year (up to 9999).
+    pub year: u64,
+    /// 1 to 12.
+    pub month: u64,
+    /// 1 to 31.
+    pub day: u64,
+    /// 0 to 23.
+    pub hour: u64,
+    /// 0 to 59.
+    pub minute: u64,
+    /// 0 to 59.
+    pub second: u64,
+}
+
+impl Civil {
+    /// The UTC date and time `secs` after the Unix epoch.
+    pub fn from_unix(secs: u64) -> Civil {
+        let (year, month, day) = civil_from_days(secs / 86_400);
+        let second_of_day = secs % 86_400;
+        Civil {
+            year: year.min(9999),
+            month,
+            day,
+            hour: second_of_day / 3600,
+            minute: second_of_day / 60 % 60,
+            second: second_of_day % 60,
+        }
+    }
+
+    /// The month's English abbreviation (`Jan` ... `Dec`).
+    pub fn month_name(&self) -> &'static str {
+        let name: &'static [u8; 3] = MONTHS[(self.month - 1) as usize % 12];
+        std::str::from_utf8(name).unwrap_or("???")
+    }
+}
+
 fn put_two_digits(out: &mut [u8], n: u64) {
     out[0] = b'0' + (n / 10 % 10) as u8;
     out[1] = b'0' + (n % 10) as u8;

@@ -8,6 +8,7 @@ pub mod decode;
 mod error;
 pub mod exchange;
 pub mod framing;
+pub mod json;
 pub mod late;
 pub mod parse;
 mod request;
@@ -18,7 +19,8 @@ pub use error::RequestError;
 pub use parse::Version;
 pub use request::Request;
 pub use response::{
-    AddedFields, Body, ConnectionHeader, FileBody, Response, StreamLength, INLINE_BODY_MAX,
+    AddedFields, Body, ConnectionHeader, FileBody, Generated, Response, StreamLength,
+    INLINE_BODY_MAX,
 };
 pub use status::Status;
 

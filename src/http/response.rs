@@ -58,6 +58,23 @@ pub enum Body {
     /// (with `sendfile(2)` on Linux), so a file of any size costs no more
     /// memory than a small one.
     File(FileBody),
+    /// Bytes made as the client reads them, a piece at a time, so a body
+    /// of any length costs a small scratch buffer (or, when small, is made
+    /// straight into the output buffer).
+    Generated(Generated),
+}
+
+/// A body produced on demand by a function of its position.
+#[derive(Clone, Copy, Debug)]
+pub struct Generated {
+    /// Body length.
+    pub len: u64,
+    /// Passed to `fill`, so one function can make many bodies.
+    pub key: u64,
+    /// Fills `out` with the body's bytes from `offset` on:
+    /// `fill(key, offset, out)`. The same arguments must always give the
+    /// same bytes.
+    pub fill: fn(u64, u64, &mut [u8]),
 }
 
 /// `len` bytes of `file` from `offset`.
@@ -80,6 +97,7 @@ impl Body {
             Body::Bytes(bytes) => bytes.len() as u64,
             Body::Shared(bytes) => bytes.len() as u64,
             Body::File(file) => file.len,
+            Body::Generated(generated) => generated.len,
         }
     }
 

@@ -1,68 +1,348 @@
-//! One line per response, at `info` level under the target
-//! `coffeeweb::access`:
+//! The access log: one line per response, formatted into the loop's buffer
+//! and written once per wake-up.
+//!
+//! Each event loop owns an [`AccessLog`]. A response appends its line to
+//! the buffer (no allocation once the buffer has grown, no syscall); at the
+//! end of the loop's iteration [`AccessLog::flush`] hands the whole batch
+//! to the kernel in one `write`, and earlier only if the buffer passes
+//! [`FLUSH_AT`]. The time is read once per batch, when its first line is
+//! formatted, and formatted again only when the second changes. The client
+//! address is the connection's, kept since the accept.
+//!
+//! A log file is opened in append mode by each loop, so the loops' batches
+//! (whole lines each) never overwrite one another. SIGUSR1 makes every
+//! loop flush and reopen the file at its path (log rotation, as nginx
+//! does: rename the file, send the signal, the new lines go to a new file).
+//!
+//! Formats (`--access-log-format`):
 //!
 //! ```text
-//! 127.0.0.1:50312 "GET /index.html HTTP/1.1" 200 1043 0.041ms
+//! default:  2026-12-01T18:25:23.117Z INFO  [coffeeweb::access] 127.0.0.1:50312 "GET / HTTP/1.1" 200 1895 0.041ms
+//! combined: 127.0.0.1 - - [01/Dec/2026:18:25:23 +0000] "GET / HTTP/1.1" 200 1895 "-" "curl/8.5.0"
+//! json:     {"time":"2026-12-01T18:25:23Z","remote":"127.0.0.1","method":"GET",...}
 //! ```
 //!
-//! Client address, request line (`"-"` when the request could not be
-//! parsed), status, body bytes sent, and the time from the complete request
-//! (or the error found) to its response being queued. The client address is looked up only when
-//! the line is written, so connections do not carry it.
+//! The bytes are the body's (nginx's `$body_bytes_sent`); the duration
+//! runs from the complete request head to the response. A request that
+//! could not be parsed has `"-"` for its request line (null fields in
+//! JSON).
 
-use crate::http::{Request, Status};
-use mio::net::TcpStream;
-use std::time::Instant;
+use crate::http::date::{unix_seconds, Civil};
+use crate::http::{json, Request, Status, Version};
+use crate::AccessLogFormat;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
-/// The `log` target of access-log lines.
+/// The `log` target that default-format lines name, as other logs do.
 pub const TARGET: &str = "coffeeweb::access";
 
-/// Who is at the other end, asked only when a line is written.
-pub trait Peer {
-    /// The client's address as it appears in the log (`-` if unknown).
-    fn describe(&self) -> String;
+/// A batch is written early once it holds this much.
+pub const FLUSH_AT: usize = 64 * 1024;
+
+/// One finished exchange, as the log sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'r, 'a> {
+    /// The client.
+    pub peer: SocketAddr,
+    /// The request, when it could be parsed.
+    pub req: Option<&'r Request<'a>>,
+    /// The response status.
+    pub status: Status,
+    /// Body bytes of the response.
+    pub body_bytes: u64,
+    /// From the complete head to the response, in microseconds.
+    pub micros: u64,
 }
 
-impl Peer for TcpStream {
-    fn describe(&self) -> String {
-        self.peer_addr()
-            .map_or_else(|_| "-".to_string(), |a| a.to_string())
+/// Where the lines go.
+#[derive(Debug)]
+enum Sink {
+    Stderr,
+    File { path: PathBuf, file: File },
+}
+
+/// The formatted time of the current batch.
+#[derive(Debug, Default)]
+struct Clock {
+    /// Read for the batch under way.
+    fresh: bool,
+    second: Option<u64>,
+    millis: u32,
+    /// `01/Dec/2026:18:25:23 +0000`, or `2026-12-01T18:25:23` (RFC 3339
+    /// without the fraction and the `Z`).
+    text: String,
+}
+
+/// One loop's access log.
+#[derive(Debug)]
+pub struct AccessLog {
+    format: AccessLogFormat,
+    sink: Sink,
+    buf: Vec<u8>,
+    clock: Clock,
+    /// The reopen request last acted on (see [`AccessLog::reopen_if`]).
+    generation: u64,
+    /// Writing failed, and that was logged: say it once, not per batch.
+    failing: bool,
+}
+
+/// Opens `path` for appending, creating it if needed.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+impl AccessLog {
+    /// A log in `format` to `path` (stderr without one).
+    pub fn open(format: AccessLogFormat, path: Option<&Path>) -> io::Result<AccessLog> {
+        let sink = match path {
+            None => Sink::Stderr,
+            Some(path) => Sink::File {
+                path: path.to_path_buf(),
+                file: open_append(path)?,
+            },
+        };
+        Ok(AccessLog {
+            format,
+            sink,
+            buf: Vec::with_capacity(FLUSH_AT),
+            clock: Clock::default(),
+            generation: 0,
+            failing: false,
+        })
     }
-}
 
-/// A peer without an address (in-memory tests).
-impl Peer for () {
-    fn describe(&self) -> String {
-        "-".to_string()
-    }
-}
-
-/// Writes the access-log line of one response.
-pub fn log_response<P: Peer + ?Sized>(
-    peer: &P,
-    req: Option<&Request<'_>>,
-    status: Status,
-    body_bytes: u64,
-    started: Instant,
-) {
-    let micros = started.elapsed().as_micros();
-    let peer = peer.describe();
-    let (ms, us) = (micros / 1000, micros % 1000);
-    match req {
-        Some(req) => {
-            let version = req.version().as_str();
-            log::info!(
-                target: TARGET,
-                "{peer} \"{} {} {version}\" {} {body_bytes} {ms}.{us:03}ms",
-                req.method(),
-                req.target(),
-                status.code()
-            );
+    /// Appends the line of `entry` to the batch.
+    pub fn line(&mut self, entry: &Entry<'_, '_>) {
+        self.clock.tick(self.format);
+        // Writing into a Vec cannot fail.
+        let _ = match self.format {
+            AccessLogFormat::Default => default_line(&mut self.buf, &self.clock, entry),
+            AccessLogFormat::Combined => combined_line(&mut self.buf, &self.clock, entry),
+            AccessLogFormat::Json => json_line(&mut self.buf, &self.clock, entry),
+        };
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
         }
-        None => log::info!(
-            target: TARGET,
-            "{peer} \"-\" {} {body_bytes} {ms}.{us:03}ms",
-            status.code()
-        ),
+    }
+
+    /// Writes the batch out (once per wake-up of the loop).
+    pub fn flush(&mut self) {
+        self.clock.fresh = false;
+        if self.buf.is_empty() {
+            return;
+        }
+        let result = match &mut self.sink {
+            Sink::Stderr => io::stderr().lock().write_all(&self.buf),
+            Sink::File { file, .. } => file.write_all(&self.buf),
+        };
+        self.buf.clear();
+        match result {
+            Ok(()) => self.failing = false,
+            Err(e) if !self.failing => {
+                self.failing = true;
+                log::error!("writing the access log: {e}; lines are being lost");
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Flushes and reopens the file at its path when `generation` is a
+    /// reopen request this log has not acted on yet (SIGUSR1).
+    pub fn reopen_if(&mut self, generation: u64) {
+        if generation == self.generation {
+            return;
+        }
+        self.generation = generation;
+        self.flush();
+        if let Sink::File { path, file } = &mut self.sink {
+            match open_append(path) {
+                Ok(new) => {
+                    *file = new;
+                    log::info!("reopened the access log {}", path.display());
+                }
+                Err(e) => log::error!(
+                    "reopening the access log {}: {e}; writing to the old file",
+                    path.display()
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+impl Clock {
+    /// Reads the time for a new batch; formats it when the second changed.
+    fn tick(&mut self, format: AccessLogFormat) {
+        if self.fresh {
+            return;
+        }
+        self.fresh = true;
+        let now = SystemTime::now();
+        let second = unix_seconds(now);
+        self.millis = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_millis());
+        if self.second == Some(second) {
+            return;
+        }
+        self.second = Some(second);
+        let t = Civil::from_unix(second);
+        self.text.clear();
+        use std::fmt::Write as _;
+        // Writing into a String cannot fail.
+        let _ = match format {
+            AccessLogFormat::Combined => write!(
+                self.text,
+                "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
+                t.day,
+                t.month_name(),
+                t.year,
+                t.hour,
+                t.minute,
+                t.second
+            ),
+            AccessLogFormat::Default | AccessLogFormat::Json => write!(
+                self.text,
+                "{}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                t.year, t.month, t.day, t.hour, t.minute, t.second
+            ),
+        };
+    }
+}
+
+fn version(req: &Request<'_>) -> &'static str {
+    match req.version() {
+        Version::Http10 => "HTTP/1.0",
+        Version::Http11 => "HTTP/1.1",
+    }
+}
+
+fn default_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Result<()> {
+    write!(
+        out,
+        "{}.{:03}Z INFO  [{TARGET}] {} ",
+        clock.text, clock.millis, e.peer
+    )?;
+    match e.req {
+        Some(req) => write!(
+            out,
+            "\"{} {} {}\"",
+            req.method(),
+            req.target(),
+            version(req)
+        )?,
+        None => out.extend_from_slice(b"\"-\""),
+    }
+    writeln!(
+        out,
+        " {} {} {}.{:03}ms",
+        e.status.code(),
+        e.body_bytes,
+        e.micros / 1000,
+        e.micros % 1000
+    )
+}
+
+/// NCSA combined: `host - - [time] "request" status bytes "referer" "ua"`.
+fn combined_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Result<()> {
+    write!(out, "{} - - [{}] \"", e.peer.ip(), clock.text)?;
+    match e.req {
+        Some(req) => {
+            push_quoted(out, req.method().as_bytes());
+            out.push(b' ');
+            push_quoted(out, req.target().as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(version(req).as_bytes());
+        }
+        None => out.push(b'-'),
+    }
+    write!(out, "\" {} {} \"", e.status.code(), e.body_bytes)?;
+    let header = |name| e.req.and_then(|r| r.header(name)).filter(|v| !v.is_empty());
+    push_quoted(out, header("referer").unwrap_or(b"-"));
+    out.extend_from_slice(b"\" \"");
+    push_quoted(out, header("user-agent").unwrap_or(b"-"));
+    out.extend_from_slice(b"\"\n");
+    Ok(())
+}
+
+/// Appends a field for inside double quotes: `"` and `\` escaped with a
+/// backslash, bytes outside printable ASCII as `\xHH` (what nginx does).
+fn push_quoted(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in bytes {
+        match b {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+            0x20..=0x7e => out.push(b),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]),
+        }
+    }
+}
+
+fn json_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Result<()> {
+    write!(
+        out,
+        "{{\"time\":\"{}Z\",\"remote\":\"{}\",\"method\":",
+        clock.text,
+        e.peer.ip()
+    )?;
+    let field = |out: &mut Vec<u8>, value: Option<&[u8]>| match value {
+        Some(v) => json::push_str(out, v),
+        None => out.extend_from_slice(b"null"),
+    };
+    field(out, e.req.map(|r| r.method().as_bytes()));
+    out.extend_from_slice(b",\"target\":");
+    field(out, e.req.map(|r| r.target().as_bytes()));
+    out.extend_from_slice(b",\"version\":");
+    field(out, e.req.map(|r| version(r).as_bytes()));
+    write!(
+        out,
+        ",\"status\":{},\"bytes\":{},\"duration_ms\":{}.{:03},\"referer\":",
+        e.status.code(),
+        e.body_bytes,
+        e.micros / 1000,
+        e.micros % 1000
+    )?;
+    field(out, e.req.and_then(|r| r.header("referer")));
+    out.extend_from_slice(b",\"user_agent\":");
+    field(out, e.req.and_then(|r| r.header("user-agent")));
+    out.extend_from_slice(b"}\n");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_fields_escape_quotes_backslashes_and_controls() {
+        let mut out = Vec::new();
+        push_quoted(&mut out, b"a\"b\\c\x01\xff d");
+        assert_eq!(out, b"a\\\"b\\\\c\\x01\\xFF d");
+    }
+
+    #[test]
+    fn clock_formats_per_format() {
+        let mut clock = Clock::default();
+        clock.tick(AccessLogFormat::Combined);
+        let text = clock.text.clone();
+        assert_eq!(text.len(), "01/Dec/2026:18:25:23 +0000".len(), "{text}");
+        assert!(text.ends_with(" +0000"));
+        let mut clock = Clock::default();
+        clock.tick(AccessLogFormat::Json);
+        assert_eq!(clock.text.len(), "2026-12-01T18:25:23".len());
+        assert_eq!(&clock.text[10..11], "T");
     }
 }

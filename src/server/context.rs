@@ -6,6 +6,7 @@
 //! scratch the parser fills, the buffer pool, the `Date` cache. None of it
 //! is per connection, which keeps a connection small.
 
+use super::access_log::AccessLog;
 use super::buffer::BufferPool;
 use super::inbox::Inbox;
 use super::stats::LoopStats;
@@ -66,6 +67,9 @@ pub struct Context<H> {
     /// The loop's clock: milliseconds since it started, read once per
     /// wake-up.
     pub now: u64,
+    /// The same moment as an `Instant`: when the heads completed in this
+    /// wake-up count as complete (a request's duration starts there).
+    pub clock: Instant,
     /// Header spans of the head being parsed, reused for every request.
     pub headers: Vec<HeaderSpan>,
     /// Buffers for connections that have bytes in flight.
@@ -74,8 +78,8 @@ pub struct Context<H> {
     pub date: DateCache,
     /// Request limits.
     pub limits: Limits,
-    /// Whether to log one line per response.
-    pub access_log: bool,
+    /// Where one line per response goes; `None` with `--quiet`.
+    pub access_log: Option<AccessLog>,
     /// Set once shutdown began: every response is the connection's last.
     pub shutting_down: bool,
     /// This loop's counters.
@@ -83,10 +87,17 @@ pub struct Context<H> {
 }
 
 impl<H> Context<H> {
-    /// The clock for one request's duration, read when the request is
-    /// complete: only when the access log will report it, so the hot path
-    /// reads no clock per request.
-    pub fn request_clock(&self) -> Option<Instant> {
-        self.access_log.then(Instant::now)
+    /// Writes out the access-log lines of this wake-up.
+    pub fn flush_access_log(&mut self) {
+        if let Some(log) = &mut self.access_log {
+            log.flush();
+        }
+    }
+
+    /// Reopens the access-log file if `generation` is a new request to.
+    pub fn reopen_access_log(&mut self, generation: u64) {
+        if let Some(log) = &mut self.access_log {
+            log.reopen_if(generation);
+        }
     }
 }

@@ -193,6 +193,7 @@ impl<H: Handler> EventLoop<H> {
             self.expire_timers();
             self.free_closed();
             self.trim.after_closes(self.conns.len());
+            self.cx.flush_access_log();
             if self.finished() {
                 info!("worker done");
                 return Ok(());
@@ -205,8 +206,10 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn tick(&mut self) {
-        self.now = self.timers.millis(Instant::now());
+        let clock = Instant::now();
+        self.now = self.timers.millis(clock);
         self.cx.now = self.now;
+        self.cx.clock = clock;
         self.cx.date.update(SystemTime::now());
         self.stats().loop_iterations.add(1);
         if self.accept_resume.is_some_and(|at| at <= self.now) {
@@ -392,7 +395,7 @@ impl<H: Handler> EventLoop<H> {
             warn!("cannot register a connection: {e}");
             return;
         }
-        let conn = entry.insert(Connection::new(stream, key));
+        let conn = entry.insert(Connection::new(stream, key, peer));
         trace!("{}: accepted from {peer}", conn.tag());
         let stats = &self.cx.stats;
         stats.connections_accepted.add(1);
@@ -474,6 +477,8 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn on_wake(&mut self) {
+        self.cx
+            .reopen_access_log(self.shared.log_generation.load(Ordering::Acquire));
         if self.shared.shutdown.load(Ordering::Acquire) && self.shutdown_deadline.is_none() {
             self.begin_shutdown();
         }

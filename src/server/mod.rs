@@ -21,6 +21,7 @@ mod buffer;
 mod connection;
 mod context;
 mod event_loop;
+pub mod histogram;
 mod inbox;
 mod listener;
 mod output;
@@ -41,7 +42,7 @@ use mio::{Poll, Waker};
 use stats::LoopStats;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
@@ -50,6 +51,9 @@ use std::time::Instant;
 pub(crate) struct Shared {
     config: Config,
     shutdown: AtomicBool,
+    /// Bumped by [`ServerHandle::reopen_logs`]; each loop reopens its log
+    /// file when it sees a new value.
+    log_generation: AtomicU64,
     inboxes: Vec<Arc<Inbox>>,
     stats: Vec<Arc<LoopStats>>,
     started: Instant,
@@ -88,6 +92,18 @@ impl<H: Handler> Server<H> {
         mut make: impl FnMut(&ServerHandle) -> H,
     ) -> io::Result<Server<H>> {
         validate(&config)?;
+        if let Some(path) = config
+            .access_log_path
+            .as_deref()
+            .filter(|_| config.access_log)
+        {
+            access_log::open_append(path).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot open the access log {}: {e}", path.display()),
+                )
+            })?;
+        }
         let addr = config.listen;
         let listeners = listener::bind(addr, config.workers, config.deferred_accept)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
@@ -103,6 +119,7 @@ impl<H: Handler> Server<H> {
         let shared = Arc::new(Shared {
             config,
             shutdown: AtomicBool::new(false),
+            log_generation: AtomicU64::new(0),
             inboxes,
             stats,
             started: Instant::now(),
@@ -124,11 +141,12 @@ impl<H: Handler> Server<H> {
                 inbox,
                 next_ticket: 0,
                 now: 0,
+                clock: Instant::now(),
                 headers: Vec::new(),
                 pool: Default::default(),
                 date: Default::default(),
                 limits,
-                access_log: shared.config.access_log,
+                access_log: access_log(&shared.config)?,
                 shutting_down: false,
                 stats: Arc::clone(&shared.stats[index]),
             };
@@ -201,9 +219,20 @@ impl ServerHandle {
     /// the loops are done.
     pub fn shutdown(&self) {
         self.shared.shutdown.store(true, Ordering::Release);
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
         for inbox in &self.shared.inboxes {
             inbox.wake();
         }
+    }
+
+    /// Makes every loop flush its access log and reopen the file at its
+    /// path (after log rotation: SIGUSR1). Returns at once.
+    pub fn reopen_logs(&self) {
+        self.shared.log_generation.fetch_add(1, Ordering::AcqRel);
+        self.wake_all();
     }
 
     /// The counters of all loops, summed, with the uptime.
@@ -213,6 +242,15 @@ impl ServerHandle {
             ..stats::snapshot(&self.shared.stats)
         }
     }
+}
+
+/// A loop's access log, unless `--quiet`.
+fn access_log(config: &Config) -> io::Result<Option<access_log::AccessLog>> {
+    if !config.access_log {
+        return Ok(None);
+    }
+    let path = config.access_log_path.as_deref();
+    access_log::AccessLog::open(config.access_log_format, path).map(Some)
 }
 
 fn validate(config: &Config) -> io::Result<()> {

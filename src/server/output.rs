@@ -23,12 +23,17 @@ use super::buffer::BufferPool;
 use super::sendfile::SendFile;
 use crate::http::chunked::encode_chunk;
 use crate::http::date::DateCache;
-use crate::http::{Body, ConnectionHeader, FileBody, Response, StreamLength, INLINE_BODY_MAX};
+use crate::http::{
+    Body, ConnectionHeader, FileBody, Generated, Response, StreamLength, INLINE_BODY_MAX,
+};
 use log::warn;
 use std::io::{self, IoSlice};
 
 /// The most bytes one `sendfile` is asked for; the socket takes what fits.
 const SENDFILE_MAX: usize = 1 << 30;
+
+/// A generated body is made this much at a time, as the socket takes it.
+const GENERATED_PIECE: usize = 32 * 1024;
 
 /// Past this many unsent bytes the connection stops reading and parsing
 /// until the client has taken some: backpressure.
@@ -50,15 +55,56 @@ enum Tail {
         at: usize,
     },
     File(FileBody),
+    /// `made[at..]` is unsent; the body goes on from `next`.
+    Generated {
+        body: Generated,
+        next: u64,
+        made: Vec<u8>,
+        at: usize,
+    },
 }
 
 impl Tail {
+    fn generated(body: Generated) -> Tail {
+        let mut tail = Tail::Generated {
+            body,
+            next: 0,
+            made: Vec::new(),
+            at: 0,
+        };
+        tail.make_more();
+        tail
+    }
+
+    /// Once a generated piece is all sent, makes the next one in its place.
+    fn make_more(&mut self) {
+        if let Tail::Generated {
+            body,
+            next,
+            made,
+            at,
+        } = self
+        {
+            if *at < made.len() || *next >= body.len {
+                return;
+            }
+            let n = usize::try_from(body.len - *next)
+                .unwrap_or(usize::MAX)
+                .min(GENERATED_PIECE);
+            made.resize(n, 0);
+            (body.fill)(body.key, *next, made);
+            *next += n as u64;
+            *at = 0;
+        }
+    }
+
     /// The bytes still to send, when they are in memory.
     fn rest(&self) -> &[u8] {
         match self {
             Tail::Static { bytes, at } => &bytes[*at..],
             Tail::Owned { bytes, at } => &bytes[*at..],
             Tail::Shared { bytes, at } => &bytes[*at..],
+            Tail::Generated { made, at, .. } => &made[*at..],
             Tail::File(_) => &[],
         }
     }
@@ -66,6 +112,15 @@ impl Tail {
     fn remaining(&self) -> usize {
         match self {
             Tail::File(file) => usize::try_from(file.len).unwrap_or(usize::MAX),
+            Tail::Generated {
+                body,
+                next,
+                made,
+                at,
+            } => {
+                let unmade = usize::try_from(body.len - next).unwrap_or(usize::MAX);
+                (made.len() - at).saturating_add(unmade)
+            }
             _ => self.rest().len(),
         }
     }
@@ -76,6 +131,10 @@ impl Tail {
             Tail::File(file) => {
                 file.offset += n as u64;
                 file.len -= n as u64;
+            }
+            Tail::Generated { at, .. } => {
+                *at += n;
+                self.make_more();
             }
         }
     }
@@ -174,6 +233,14 @@ impl Output {
             Body::Bytes(bytes) => buf.extend_from_slice(&bytes),
             Body::Shared(bytes) => buf.extend_from_slice(&bytes),
             Body::File(file) => self.tail = Some(Box::new(Tail::File(file))),
+            Body::Generated(body) if wire_len > INLINE_BODY_MAX as u64 => {
+                self.tail = Some(Box::new(Tail::generated(body)));
+            }
+            Body::Generated(body) => {
+                let start = buf.len();
+                buf.resize(start + wire_len as usize, 0);
+                (body.fill)(body.key, 0, &mut buf[start..]);
+            }
             Body::Empty => {}
         }
         wire_len
@@ -369,6 +436,65 @@ mod tests {
         assert_eq!(body.len(), 50_000);
         assert!(body == &content[..50_000], "bytes that are not the file's");
         assert_eq!(out.pending() as u64, len - 50_000);
+    }
+
+    /// A stand-in generator: byte i of key k is (i * k) mod 256.
+    fn multiples(key: u64, offset: u64, out: &mut [u8]) {
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = ((offset + i as u64).wrapping_mul(key) % 256) as u8;
+        }
+    }
+
+    /// The output of one generated body of `len` bytes, queued.
+    fn generated(len: u64, key: u64) -> Output {
+        let body = Generated {
+            len,
+            key,
+            fill: multiples,
+        };
+        let mut res = response(Body::Generated(body));
+        let mut out = Output::default();
+        let date = DateCache::new();
+        let mut pool = BufferPool::default();
+        out.push_response(&mut res, false, &date, ConnectionHeader::Omit, &mut pool);
+        out
+    }
+
+    /// Writes `out` into a sink taking `limit` bytes a write; returns the
+    /// last `len` bytes and checks each generated body made ahead of the
+    /// socket is at most one piece.
+    fn drain_body(out: &mut Output, limit: usize, len: u64) -> Vec<u8> {
+        let mut sink = Trickle {
+            limit,
+            got: Vec::new(),
+        };
+        while !out.is_empty() {
+            if let Some(Tail::Generated { made, .. }) = out.tail.as_deref() {
+                assert!(made.capacity() <= GENERATED_PIECE);
+            }
+            out.write_to(&mut sink).unwrap();
+        }
+        sink.got.split_off(sink.got.len() - len as usize)
+    }
+
+    #[test]
+    fn a_generated_tail_is_made_piece_by_piece_as_it_is_sent() {
+        let len = 3 * GENERATED_PIECE as u64 + 123;
+        let mut out = generated(len, 7);
+        assert!(out.is_blocked());
+        assert!(out.pending() as u64 > len);
+        let mut want = vec![0; len as usize];
+        multiples(7, 0, &mut want);
+        assert!(drain_body(&mut out, 10_000, len) == want);
+    }
+
+    #[test]
+    fn a_small_generated_body_goes_inline() {
+        let mut out = generated(13, 3);
+        assert!(out.tail.is_none());
+        let mut want = vec![0; 13];
+        multiples(3, 0, &mut want);
+        assert_eq!(drain_body(&mut out, usize::MAX, 13), want);
     }
 
     #[test]

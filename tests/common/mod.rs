@@ -129,6 +129,17 @@ impl Reply {
             .count()
     }
 
+    /// The exact size of the response as the server wrote it.
+    pub fn wire_len(&self) -> u64 {
+        let status_line = format!("HTTP/1.1 {} {}\r\n", self.status, self.reason).len();
+        let fields: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + 2 + v.len() + 2)
+            .sum();
+        (status_line + fields + 2 + self.body.len()) as u64
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }

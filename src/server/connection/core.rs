@@ -38,12 +38,13 @@
 //!
 //! # One clock policy
 //!
-//! Every response is queued by [`Core::queue`]. Its duration for the access
-//! log runs from [`Context::request_clock`] read when the request was
-//! complete (the head, or the framing error, was found) to the moment the
-//! response is queued; the clock is read only when the access log is on.
+//! Every response is queued by one function, `queue`, which counts it,
+//! records its duration and writes its access-log line. A duration starts
+//! at the loop's clock of the wake-up in which the request's head was
+//! complete (`Context::clock`, read once per wake-up) and ends with one
+//! clock read when the response is queued, so a slow handler shows.
 
-use super::super::access_log::{self, Peer};
+use super::super::access_log::Entry;
 use super::super::buffer::Input;
 use super::super::context::Context;
 use super::super::output::Output;
@@ -65,6 +66,7 @@ use crate::http::{
 };
 use log::{debug, error, trace};
 use std::fmt;
+use std::net::SocketAddr;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -125,6 +127,9 @@ enum Reading {
 #[derive(Debug)]
 struct Receiving {
     head_len: usize,
+    /// When the head was complete (the loop's clock): the request's
+    /// duration starts there.
+    started: Instant,
     framing: Framing,
     decoder: BodyDecoder,
 }
@@ -166,6 +171,8 @@ struct Exchange {
     version: Version,
     /// The client's wish (`framing.keep_alive`).
     keep_alive: bool,
+    /// When the request's head was complete (the loop's clock).
+    started: Instant,
 }
 
 /// A request kept by its handler.
@@ -514,7 +521,7 @@ impl Core {
     /// The header deadline passed. A client that sent part of a request
     /// gets a 408 (then the connection closes); one that sent nothing is
     /// closed without a word (returns `false`).
-    pub fn header_timeout<H, P: Peer>(&mut self, cx: &mut Context<H>, peer: &P) -> bool {
+    pub fn header_timeout<H>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> bool {
         if let State::Open(Reading::Head { .. }) | State::InputEnded(Reading::Head { .. }) =
             self.state
         {
@@ -526,7 +533,7 @@ impl Core {
 
     /// Answers every complete request in the input buffer, in order, while
     /// the output has room; returns how many were answered by the handler.
-    pub fn process<H: Handler, P: Peer>(&mut self, cx: &mut Context<H>, peer: &P) -> u32 {
+    pub fn process<H: Handler>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> u32 {
         let mut answered = 0;
         while !self.output.is_blocked() {
             let step = match (&self.state, &self.writing) {
@@ -555,12 +562,12 @@ impl Core {
     /// Something arrived for ticket `id` of this connection (another
     /// thread answered, dropped its `Later`, or fed a stream). Returns
     /// whether the connection has work to do now.
-    pub fn late<H, P: Peer>(
+    pub fn late<H>(
         &mut self,
         cx: &mut Context<H>,
         id: u32,
         event: LateEvent,
-        peer: &P,
+        peer: SocketAddr,
     ) -> bool {
         match (event, &self.writing) {
             (LateEvent::StreamReady, Writing::Streaming(s)) => s.exchange.id == id,
@@ -586,7 +593,7 @@ impl Core {
 
     /// A loop timer fired for ticket `id`. Returns whether the connection
     /// has work to do now.
-    pub fn wake<H, P: Peer>(&mut self, cx: &mut Context<H>, id: u32, peer: &P) -> bool {
+    pub fn wake<H>(&mut self, cx: &mut Context<H>, id: u32, peer: SocketAddr) -> bool {
         match &mut self.writing {
             Writing::Waiting(w) if w.exchange.id == id => {
                 let exchange = w.exchange;
@@ -622,7 +629,7 @@ impl Core {
 
     /// The handler timeout passed: a kept request is answered 504 (its
     /// producer sees it cancelled), a stalled stream is cut off.
-    pub fn handler_timeout<H, P: Peer>(&mut self, cx: &mut Context<H>, peer: &P) {
+    pub fn handler_timeout<H>(&mut self, cx: &mut Context<H>, peer: SocketAddr) {
         match &self.writing {
             Writing::Waiting(w) => {
                 let exchange = w.exchange;
@@ -656,12 +663,12 @@ impl Core {
 
     /// The handler kept the request (or its late answer streams): wait or
     /// stream accordingly.
-    fn defer<H, P: Peer>(
+    fn defer<H>(
         &mut self,
         cx: &mut Context<H>,
         exchange: Exchange,
         deferral: Deferral,
-        peer: &P,
+        peer: SocketAddr,
     ) {
         let until = match deferral {
             Deferral::Later(cancelled) => Until::Thread(cancelled),
@@ -688,12 +695,12 @@ impl Core {
     /// Queues the head of a streamed body, then takes pieces as the
     /// output has room. HEAD, 204 and 304 send no body: the producer is
     /// dropped (told, if it is on another thread) at once.
-    fn start_stream<H, P: Peer>(
+    fn start_stream<H>(
         &mut self,
         cx: &mut Context<H>,
         exchange: Exchange,
         source: Source,
-        peer: &P,
+        peer: SocketAddr,
     ) {
         let res = &cx.response;
         let length = match (res.declared_stream_length(), exchange.version) {
@@ -707,7 +714,7 @@ impl Core {
         }
         let open_ended = res.is_event_stream();
         let no_body = exchange.head_only || res.status().forbids_body();
-        let started = cx.request_clock();
+        let started = exchange.started;
         queue(
             &mut self.output,
             cx,
@@ -739,7 +746,7 @@ impl Core {
     }
 
     /// Takes pieces from the stream while the output has room.
-    fn pump<H, P: Peer>(&mut self, cx: &mut Context<H>, _peer: &P) -> Step {
+    fn pump<H>(&mut self, cx: &mut Context<H>, _peer: SocketAddr) -> Step {
         let (Writing::Streaming(s), output) = (&mut self.writing, &mut self.output) else {
             return Step::Moved;
         };
@@ -819,12 +826,12 @@ impl Core {
 
     /// A late answer arrived: queue it where the kept request was (or
     /// start its stream, or its timer).
-    fn answer_later<H, P: Peer>(
+    fn answer_later<H>(
         &mut self,
         cx: &mut Context<H>,
         exchange: Exchange,
         mut res: Response,
-        peer: &P,
+        peer: SocketAddr,
     ) {
         self.writing = Writing::Ready;
         // The late answer takes the place of the loop's own response for
@@ -849,12 +856,12 @@ impl Core {
     }
 
     /// Answers a kept request with an error status.
-    fn answer_with<H, P: Peer>(
+    fn answer_with<H>(
         &mut self,
         cx: &mut Context<H>,
         exchange: Exchange,
         status: Status,
-        peer: &P,
+        peer: SocketAddr,
     ) {
         self.writing = Writing::Ready;
         cx.response.reset();
@@ -863,13 +870,13 @@ impl Core {
     }
 
     /// Queues `cx.response` as the answer of the kept request.
-    fn queue_late<H, P: Peer>(&mut self, cx: &mut Context<H>, exchange: Exchange, peer: &P) {
+    fn queue_late<H>(&mut self, cx: &mut Context<H>, exchange: Exchange, peer: SocketAddr) {
         self.writing = Writing::Ready;
         let connection = self.connection_for(cx, &exchange);
         let whole = Framed::Whole {
             head_only: exchange.head_only,
         };
-        let started = cx.request_clock();
+        let started = exchange.started;
         queue(&mut self.output, cx, None, whole, connection, started, peer);
         self.finish_exchange(cx, connection.keeps_alive());
     }
@@ -921,7 +928,7 @@ impl Core {
     }
 
     /// Looks for a complete head; parses it when there is one.
-    fn head<H: Handler, P: Peer>(&mut self, cx: &mut Context<H>, peer: &P) -> Step {
+    fn head<H: Handler>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> Step {
         let scanned = match self.state {
             State::Open(Reading::Head { scanned })
             | State::InputEnded(Reading::Head { scanned }) => scanned,
@@ -977,7 +984,7 @@ impl Core {
 
     /// The head has not ended yet: remember how far it was searched, or
     /// refuse it if it is already over `--max-header-bytes`.
-    fn head_incomplete<H, P: Peer>(&mut self, cx: &mut Context<H>, peer: &P) -> Step {
+    fn head_incomplete<H>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> Step {
         let Some(input) = self.input.as_ref() else {
             return Step::Stalled;
         };
@@ -997,15 +1004,15 @@ impl Core {
 
     /// A head was parsed: answer at once if there is no body, else start
     /// receiving it (after `100 Continue`, or an early refusal).
-    fn begin_body<H: Handler, P: Peer>(
+    fn begin_body<H: Handler>(
         &mut self,
         cx: &mut Context<H>,
         head: &Head,
         framing: Framing,
-        peer: &P,
+        peer: SocketAddr,
     ) -> Step {
         let Some(decoder) = BodyDecoder::new(framing.body, cx.limits.chunked) else {
-            return self.respond(cx, head, &framing, head.len..head.len, peer);
+            return self.respond(cx, head, &framing, head.len..head.len, cx.clock, peer);
         };
         let body_started = self.input.as_ref().is_some_and(|i| i.len() > head.len);
         if exchange::sends_continue(&framing, head.version, body_started) {
@@ -1016,6 +1023,7 @@ impl Core {
         }
         self.set_reading(Reading::Body(Box::new(Receiving {
             head_len: head.len,
+            started: cx.clock,
             framing,
             decoder,
         })));
@@ -1024,18 +1032,18 @@ impl Core {
 
     /// Asks the handler whether it refuses the request before its body is
     /// read; if so, sends the refusal as the last response.
-    fn refuse_early<H: Handler, P: Peer>(
+    fn refuse_early<H: Handler>(
         &mut self,
         cx: &mut Context<H>,
         head: &Head,
-        peer: &P,
+        peer: SocketAddr,
     ) -> bool {
         let Some(input) = self.input.as_ref() else {
             return false;
         };
-        let started = cx.request_clock();
+        let started = cx.clock;
         let headers = std::mem::take(&mut cx.headers); // see `respond`
-        let req = Request::new(input.bytes(), head, &headers, &[]);
+        let req = Request::new(input.bytes(), head, &headers, &[]).with_peer(peer);
         let handler = &mut cx.handler;
         // A handler that fails here has answered 500: that refuses too.
         let refused = guarded(Some(&req), &mut cx.response, |res| {
@@ -1064,7 +1072,7 @@ impl Core {
     }
 
     /// Decodes what arrived of the body; answers when it is complete.
-    fn body<H: Handler, P: Peer>(&mut self, cx: &mut Context<H>, peer: &P) -> Step {
+    fn body<H: Handler>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> Step {
         let (State::Open(Reading::Body(receiving)) | State::InputEnded(Reading::Body(receiving))) =
             &mut self.state
         else {
@@ -1084,7 +1092,7 @@ impl Core {
         if !progress.complete {
             return Step::Stalled;
         }
-        let framing = receiving.framing;
+        let (framing, started) = (receiving.framing, receiving.started);
         // The header spans live in the loop's scratch, which the heads of
         // other connections overwrote while this body arrived. Parsing the
         // head again (it is known to be valid) costs less than a copy of
@@ -1092,7 +1100,7 @@ impl Core {
         match parse_head(input.bytes(), head_len, cx.limits.head, &mut cx.headers) {
             Ok(head) => {
                 let body = head_len..head_len + progress.decoded;
-                self.respond(cx, &head, &framing, body, peer)
+                self.respond(cx, &head, &framing, body, started, peer)
             }
             Err(error) => self.fail(cx, error, peer),
         }
@@ -1101,24 +1109,25 @@ impl Core {
     /// Calls the handler for the complete request whose body is at `body`
     /// in the input, queues its response, consumes the request and moves
     /// to the next state.
-    fn respond<H: Handler, P: Peer>(
+    fn respond<H: Handler>(
         &mut self,
         cx: &mut Context<H>,
         head: &Head,
         framing: &Framing,
         body: Range<usize>,
-        peer: &P,
+        started: Instant,
+        peer: SocketAddr,
     ) -> Step {
         let Some(input) = self.input.as_mut() else {
             return Step::Stalled;
         };
-        let started = cx.request_clock();
+
         // The request borrows the header spans; moved out of the context
         // (three words, no allocation) so the response can be queued
         // while the request is still at hand for the log.
         let headers = std::mem::take(&mut cx.headers);
         let bytes = input.bytes();
-        let req = Request::new(bytes, head, &headers, &bytes[body.clone()]);
+        let req = Request::new(bytes, head, &headers, &bytes[body.clone()]).with_peer(peer);
         let id = cx.next_ticket;
         cx.response.set_ticket(Ticket {
             key: self.tag.key,
@@ -1135,6 +1144,7 @@ impl Core {
                 head_only: req.is_head(),
                 version: head.version,
                 keep_alive: framing.keep_alive,
+                started,
             };
             cx.headers = headers;
             input.consume(body.end);
@@ -1182,9 +1192,9 @@ impl Core {
 
     /// Answers a request that cannot be served with its error status, and
     /// closes: nothing after a framing error can be trusted to be a request.
-    fn fail<H, P: Peer>(&mut self, cx: &mut Context<H>, error: RequestError, peer: &P) -> Step {
+    fn fail<H>(&mut self, cx: &mut Context<H>, error: RequestError, peer: SocketAddr) -> Step {
         debug!("{}: {error}", self.tag);
-        let started = cx.request_clock();
+        let started = cx.clock;
         exchange::error_response(&mut cx.response, error);
         let whole = Framed::Whole { head_only: false };
         let close = ConnectionHeader::Close;
@@ -1227,16 +1237,17 @@ enum Framed {
 }
 
 /// Queues the response in `cx.response`: the one place a response is
-/// counted and logged. `req` is `None` for a request that could not be
-/// parsed, or that was answered later.
-fn queue<H, P: Peer>(
+/// counted, timed and logged. `req` is `None` for a request that could not
+/// be parsed, or that was answered later. `started` is the loop's clock
+/// when the request's head was complete.
+fn queue<H>(
     output: &mut Output,
     cx: &mut Context<H>,
     req: Option<&Request<'_>>,
     framed: Framed,
     connection: ConnectionHeader,
-    started: Option<Instant>,
-    peer: &P,
+    started: Instant,
+    peer: SocketAddr,
 ) {
     let status = cx.response.status();
     let (date, pool) = (&cx.date, &mut cx.pool);
@@ -1250,8 +1261,19 @@ fn queue<H, P: Peer>(
         }
     };
     cx.stats.count_response(status.code());
-    if let Some(started) = started {
-        access_log::log_response(peer, req, status, sent, started);
+    // One clock read per response: a handler that took long shows.
+    let now = Instant::now();
+    let micros =
+        u64::try_from(now.saturating_duration_since(started).as_micros()).unwrap_or(u64::MAX);
+    cx.stats.record_duration(micros, now);
+    if let Some(log) = &mut cx.access_log {
+        log.line(&Entry {
+            peer,
+            req,
+            status,
+            body_bytes: sent,
+            micros,
+        });
     }
 }
 

@@ -32,7 +32,7 @@ use crate::http::late::LateEvent;
 use log::{debug, trace};
 use mio::net::TcpStream;
 use std::io::{self, Read};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
 
 /// Reads per drive before other connections get their turn.
@@ -78,6 +78,9 @@ pub struct Drive {
 #[derive(Debug)]
 pub struct Connection {
     stream: TcpStream,
+    /// The client's address, kept since the accept (for handlers and the
+    /// access log).
+    peer: SocketAddr,
     core: Core,
     ready: Readiness,
     /// On the loop's ready list.
@@ -94,14 +97,15 @@ impl HasTimer for Connection {
 }
 
 impl Connection {
-    /// A just-accepted connection with slab key `key`.
-    pub fn new(stream: TcpStream, key: usize) -> Connection {
+    /// A just-accepted connection from `peer` with slab key `key`.
+    pub fn new(stream: TcpStream, key: usize, peer: SocketAddr) -> Connection {
         let tag = Tag {
             key: key as u32,
             fd: stream.as_raw_fd(),
         };
         Connection {
             stream,
+            peer,
             core: Core::new(tag),
             ready: Readiness::default(),
             queued: false,
@@ -150,19 +154,19 @@ impl Connection {
     /// The header deadline passed: `true` if a 408 was queued (drive the
     /// connection to send it), `false` for a silent close.
     pub fn header_timeout<H>(&mut self, cx: &mut Context<H>) -> bool {
-        self.core.header_timeout(cx, &self.stream)
+        self.core.header_timeout(cx, self.peer)
     }
 
     /// Something arrived from another thread for ticket `id`; returns
     /// whether to drive the connection.
     pub fn late<H>(&mut self, cx: &mut Context<H>, id: u32, event: LateEvent) -> bool {
-        self.core.late(cx, id, event, &self.stream)
+        self.core.late(cx, id, event, self.peer)
     }
 
     /// A loop timer fired for ticket `id`; returns whether to drive the
     /// connection.
     pub fn wake<H>(&mut self, cx: &mut Context<H>, id: u32) -> bool {
-        self.core.wake(cx, id, &self.stream)
+        self.core.wake(cx, id, self.peer)
     }
 
     /// A loop timer the core wants armed, once: `(at, ticket number)`.
@@ -172,7 +176,7 @@ impl Connection {
 
     /// The handler timeout passed (504, or a stalled stream cut off).
     pub fn handler_timeout<H>(&mut self, cx: &mut Context<H>) {
-        self.core.handler_timeout(cx, &self.stream);
+        self.core.handler_timeout(cx, self.peer);
     }
 
     /// An open-ended stream was silent too long: send a comment line.
@@ -224,7 +228,7 @@ impl Connection {
         drive: &mut Drive,
     ) -> io::Result<()> {
         loop {
-            drive.requests += self.core.process(cx, &self.stream);
+            drive.requests += self.core.process(cx, self.peer);
             let blocked = self.core.output().is_blocked();
             self.flush(cx, drive)?;
             if !blocked || self.core.output().is_blocked() {

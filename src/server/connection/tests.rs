@@ -36,6 +36,12 @@ impl Handler for Echo {
     }
 }
 
+/// The client of every exchange.
+const PEER: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    40000,
+));
+
 /// A sink that takes everything at once.
 struct Wire(Vec<u8>);
 
@@ -67,11 +73,12 @@ fn context() -> Context<Echo> {
         inbox,
         next_ticket: 0,
         now: 0,
+        clock: std::time::Instant::now(),
         headers: Vec::new(),
         pool: Default::default(),
         date: Default::default(),
         limits: Limits::new(&config),
-        access_log: false,
+        access_log: None,
         shutting_down: false,
         stats: Arc::default(),
     }
@@ -87,7 +94,7 @@ struct Outcome {
 /// Answers and writes until the core waits for input (or closes).
 fn settle(core: &mut Core, cx: &mut Context<Echo>, wire: &mut Wire) -> Want {
     loop {
-        core.process(cx, &());
+        core.process(cx, PEER);
         while !core.output().is_empty() {
             core.output().write_to(wire).expect("an in-memory write");
         }
