@@ -288,3 +288,39 @@ fn look_alike_names_are_ordinary_fields() {
             .unwrap();
     assert!(!framed.expect_continue);
 }
+
+/// Each Host and Transfer-Encoding refusal says which rule it is (the
+/// status alone is 400 for all of them).
+#[test]
+fn host_and_coding_errors_name_their_rule() {
+    let error = |head: &str| parse(head).err();
+    assert_eq!(
+        error("GET / HTTP/1.1\r\n\r\n"),
+        Some(RequestError::BadRequest("missing Host header"))
+    );
+    assert_eq!(
+        error("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+        Some(RequestError::BadRequest("invalid Host header"))
+    );
+    assert_eq!(
+        error("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+        Some(RequestError::BadRequest("more than one Host header"))
+    );
+    assert_eq!(
+        error("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: ,\r\n\r\n"),
+        Some(RequestError::BadRequest("empty Transfer-Encoding"))
+    );
+    assert_eq!(
+        error("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"),
+        Some(RequestError::BadRequest("chunked applied more than once"))
+    );
+}
+
+/// `--max-body-bytes` itself is allowed; one more is a 413.
+#[test]
+fn a_declared_length_at_the_limit_is_allowed() {
+    let framed = parse(&format!(
+        "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: {MAX_BODY}\r\n\r\n"
+    ));
+    assert_eq!(framed.map(|f| f.body), Ok(BodyFraming::Length(MAX_BODY)));
+}

@@ -126,6 +126,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_we_may_not_read_is_forbidden_anything_else_not_found() {
+        let refusal = |kind| Refusal::from(io::Error::from(kind));
+        assert_eq!(refusal(io::ErrorKind::PermissionDenied), Refusal::Forbidden);
+        assert_eq!(refusal(io::ErrorKind::NotFound), Refusal::NotFound);
+        assert_eq!(refusal(io::ErrorKind::Other), Refusal::NotFound);
+    }
+
+    #[test]
     fn decoding_happens_once() {
         assert_eq!(percent_decode("a%20b").unwrap(), b"a b");
         assert_eq!(percent_decode("%252e").unwrap(), b"%2e");
