@@ -43,7 +43,8 @@ Options:
                                   cheaper short connections, but a silent one escapes the header
                                   timeout and shutdown for about 1s
       --metrics-path PATH         serve Prometheus metrics at PATH
-      --httpbin PREFIX            serve test endpoints under PREFIX (/ or /path): bytes, status, anything, headers, ip
+      --httpbin PREFIX            serve test endpoints under PREFIX (/ or /path): bytes, stream-bytes,
+                                  delay, status, anything, headers, ip, drip, sse
       --listing                   with --root: list directories that have no index.html
                                   (JSON for Accept: application/json or ?format=json)
       --fallback FILE             with --root: answer paths where nothing exists with FILE, 200

@@ -300,7 +300,14 @@ fn other_paths_go_where_they_would_without_the_flag() {
     let welcome = fetch(&root, "/");
     assert_eq!(welcome.status, 200);
     assert!(welcome.text().contains("Welcome to CoffeeWebServer"));
-    for path in ["/bytes", "/delay/1", "/anythingelse", "/ip/x", "/missing"] {
+    for path in [
+        "/bytes",
+        "/delay",
+        "/sse/x",
+        "/anythingelse",
+        "/ip/x",
+        "/missing",
+    ] {
         assert_eq!(fetch(&root, path).status, 404, "{path}");
     }
     let prefixed = httpbin("/_bin");
@@ -351,4 +358,81 @@ fn in_front_of_a_folder() {
     assert_eq!(fetch(&bin, "/_bin/nothing").status, 404);
     drop(bin);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn delay_answers_after_the_delay_and_holds_up_no_one() {
+    let binary = httpbin("/");
+    let started = std::time::Instant::now();
+    let mut late = Client::connect(binary.addr);
+    late.send(get("/delay/0.3"));
+    // Another connection is served meanwhile.
+    assert_eq!(fetch(&binary, "/bytes/3").status, 200);
+    assert!(started.elapsed() < std::time::Duration::from_millis(300));
+    let reply = late.response();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(reply.status, 200);
+    let body: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(body["url"], json!("/delay/0.3"));
+    // With jitter, every delay falls in [D - J, D + J].
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        assert_eq!(fetch(&binary, "/delay/100ms?jitter=50ms").status, 200);
+        let took = started.elapsed();
+        assert!(took >= std::time::Duration::from_millis(50), "{took:?}");
+        assert!(took < std::time::Duration::from_millis(400), "{took:?}");
+    }
+    assert_bad(&fetch(&binary, "/delay/61"), "D");
+    assert_bad(&fetch(&binary, "/delay/1?jitter=x"), "jitter");
+}
+
+#[test]
+fn drip_spreads_its_bytes_with_a_length() {
+    let binary = httpbin("/");
+    let started = std::time::Instant::now();
+    let reply = fetch(&binary, "/drip?numbytes=50&duration=0.5&delay=0.2&code=201");
+    let took = started.elapsed();
+    assert_eq!(reply.status, 201);
+    assert_eq!(reply.header("content-length"), Some("50"));
+    assert_eq!(reply.body, vec![b'*'; 50]);
+    assert!(took >= std::time::Duration::from_millis(650), "{took:?}");
+    assert_bad(&fetch(&binary, "/drip?numbytes=10485761"), "numbytes");
+    assert_bad(&fetch(&binary, "/drip?code=99"), "code");
+    assert_bad(&fetch(&binary, "/drip?duration=61"), "duration");
+}
+
+#[test]
+fn sse_sends_numbered_events() {
+    let binary = httpbin("/");
+    let reply = fetch(&binary, "/sse?count=3&interval=20ms");
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    assert_eq!(reply.header("cache-control"), Some("no-cache"));
+    assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
+    let text = String::from_utf8(reply.body).unwrap();
+    let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(events.len(), 3, "{text}");
+    for (i, event) in events.iter().enumerate() {
+        let id = i + 1;
+        assert!(
+            event.starts_with(&format!("id: {id}\ndata: {{\"id\": {id}, \"time\": \"")),
+            "{event}"
+        );
+        let data: Value = serde_json::from_str(event.split("data: ").nth(1).unwrap()).unwrap();
+        assert_eq!(data["id"], json!(id));
+    }
+    assert_bad(&fetch(&binary, "/sse?interval=5ms"), "interval");
+}
+
+#[test]
+fn stream_bytes_are_the_bytes_of_bytes_in_chunks() {
+    let binary = httpbin("/");
+    let whole = fetch(&binary, "/bytes/100000?seed=4");
+    let streamed = fetch(&binary, "/stream-bytes/100000?seed=4&chunk_size=777");
+    assert_eq!(streamed.header("transfer-encoding"), Some("chunked"));
+    assert!(streamed.body == whole.body);
+    assert_bad(
+        &fetch(&binary, "/stream-bytes/10?chunk_size=0"),
+        "chunk_size",
+    );
+    assert_bad(&fetch(&binary, "/stream-bytes/104857601"), "N");
 }

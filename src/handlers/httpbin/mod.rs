@@ -16,6 +16,7 @@ mod bytes;
 mod echo;
 pub mod params;
 mod routes;
+mod timed;
 
 use super::mount::Endpoint;
 use super::refuse_unless_get_or_head;

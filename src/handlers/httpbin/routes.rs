@@ -1,7 +1,7 @@
 //! Which path under the prefix is which endpoint, and what each answers.
 
 use super::params::{self, BadParam};
-use super::{bytes, echo};
+use super::{bytes, echo, timed};
 use crate::handlers::refuse_unless_get_or_head;
 use crate::http::{Body, Request, Response, Status};
 use std::hash::{BuildHasher, Hasher};
@@ -19,6 +19,14 @@ pub enum Route<'a> {
     Headers,
     /// `ip`.
     Ip,
+    /// `delay/D`.
+    Delay(&'a str),
+    /// `drip`.
+    Drip,
+    /// `sse`.
+    Sse,
+    /// `stream-bytes/N`.
+    StreamBytes(&'a str),
 }
 
 impl<'a> Route<'a> {
@@ -30,9 +38,17 @@ impl<'a> Route<'a> {
         if let Some(codes) = rest.strip_prefix("status/") {
             return Some(Route::Status(codes));
         }
+        if let Some(d) = rest.strip_prefix("delay/") {
+            return Some(Route::Delay(d));
+        }
+        if let Some(n) = rest.strip_prefix("stream-bytes/") {
+            return Some(Route::StreamBytes(n));
+        }
         match rest {
             "headers" => Some(Route::Headers),
             "ip" => Some(Route::Ip),
+            "drip" => Some(Route::Drip),
+            "sse" => Some(Route::Sse),
             "anything" => Some(Route::Anything),
             _ if rest.starts_with("anything/") => Some(Route::Anything),
             _ => None,
@@ -80,6 +96,10 @@ pub fn serve(route: Route<'_>, req: &Request<'_>, res: &mut Response, rng: &mut 
         Route::Anything => json(res, echo::anything(req)),
         Route::Headers => json(res, echo::headers(req)),
         Route::Ip => json(res, echo::ip(req)),
+        Route::Delay(d) => timed::delay(d, req, res, rng.unit(), echo::anything(req)),
+        Route::Drip => timed::drip(req, res),
+        Route::Sse => timed::sse(req, res),
+        Route::StreamBytes(n) => timed::stream_bytes(n, req, res),
     };
     if let Err(bad) = outcome {
         res.reset_to_error(Status::BAD_REQUEST);
@@ -134,7 +154,19 @@ mod tests {
         assert_eq!(Route::of("anything/x/y"), Some(Route::Anything));
         assert_eq!(Route::of("headers"), Some(Route::Headers));
         assert_eq!(Route::of("ip"), Some(Route::Ip));
-        for other in ["", "bytes", "anythingelse", "headers/", "ip/x", "delay/1"] {
+        assert_eq!(Route::of("delay/1"), Some(Route::Delay("1")));
+        assert_eq!(Route::of("stream-bytes/5"), Some(Route::StreamBytes("5")));
+        assert_eq!(Route::of("drip"), Some(Route::Drip));
+        assert_eq!(Route::of("sse"), Some(Route::Sse));
+        for other in [
+            "",
+            "bytes",
+            "anythingelse",
+            "headers/",
+            "ip/x",
+            "delay",
+            "sse/x",
+        ] {
             assert_eq!(Route::of(other), None, "{other}");
         }
     }
