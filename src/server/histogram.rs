@@ -149,12 +149,18 @@ impl Durations {
     /// Records one duration that ended at `now`. Only the owning loop
     /// calls this; it never allocates or blocks.
     pub fn record(&self, micros: u64, now: Instant) {
+        self.record_n(micros, 1, now);
+    }
+
+    /// Records `n` requests that took `micros` each (responses that left
+    /// in one write, started in the same wake-up).
+    pub fn record_n(&self, micros: u64, n: u64, now: Instant) {
         let second = now.saturating_duration_since(self.epoch).as_secs();
         let slot = &self.slots[(second % SLOTS as u64) as usize];
         if slot.second.load(Ordering::Relaxed) != second {
             recycle(slot, second);
         }
-        slot.counts[bucket(micros)].add(1);
+        slot.counts[bucket(micros)].add(n);
         if micros > slot.max.get() {
             slot.max.set(micros);
         }
@@ -163,10 +169,10 @@ impl Durations {
             .iter()
             .position(|&bound| micros <= bound)
         {
-            self.prometheus[le].add(1);
+            self.prometheus[le].add(n);
         }
-        self.count.add(1);
-        self.sum_micros.add(micros);
+        self.count.add(n);
+        self.sum_micros.add(micros.saturating_mul(n));
     }
 
     /// Adds this loop's last [`WINDOW_SECONDS`] seconds, as of `now`, to

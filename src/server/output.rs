@@ -28,6 +28,7 @@ use crate::http::{
 };
 use log::warn;
 use std::io::{self, IoSlice};
+use std::time::Instant;
 
 /// The most bytes one `sendfile` is asked for; the socket takes what fits.
 const SENDFILE_MAX: usize = 1 << 30;
@@ -147,6 +148,11 @@ pub struct Output {
     sent: usize,
     /// Boxed, so that a connection without one stays small.
     tail: Option<Box<Tail>>,
+    /// Responses queued and not yet timed: their start (the wake-up that
+    /// completed their heads) and how many share it. They are timed when
+    /// their last byte is handed to the kernel, with one clock read for
+    /// them all.
+    untimed: Option<(Instant, u32)>,
 }
 
 /// What one `write` did.
@@ -282,6 +288,29 @@ impl Output {
             bytes: n,
             all: n == offered,
         })
+    }
+
+    /// Notes a response queued for a request complete at `started`. A
+    /// response started in another wake-up than those noted before it
+    /// hands them back, to be timed now (rare: it takes a socket that
+    /// stayed full across wake-ups).
+    pub fn note_response(&mut self, started: Instant) -> Option<(Instant, u32)> {
+        match &mut self.untimed {
+            Some((at, n)) if *at == started => {
+                *n += 1;
+                None
+            }
+            untimed => untimed.replace((started, 1)),
+        }
+    }
+
+    /// Once everything is written: the responses to time now.
+    pub fn take_untimed(&mut self) -> Option<(Instant, u32)> {
+        if self.is_empty() {
+            self.untimed.take()
+        } else {
+            None
+        }
     }
 
     /// Once everything is written, gives the buffer back to the pool.

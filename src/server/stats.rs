@@ -92,6 +92,11 @@ impl LoopStats {
         self.durations.record(micros, now);
     }
 
+    /// Records `n` requests that took `micros` each.
+    pub fn record_durations(&self, micros: u64, n: u64, now: Instant) {
+        self.durations.record_n(micros, n, now);
+    }
+
     /// The gauge for a phase.
     pub fn phase(&self, phase: Phase) -> &Counter {
         match phase {

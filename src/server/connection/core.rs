@@ -38,11 +38,15 @@
 //!
 //! # One clock policy
 //!
-//! Every response is queued by one function, `queue`, which counts it,
-//! records its duration and writes its access-log line. A duration starts
-//! at the loop's clock of the wake-up in which the request's head was
-//! complete (`Context::clock`, read once per wake-up) and ends with one
-//! clock read when the response is queued, so a slow handler shows.
+//! Every response is queued by one function, `queue`, which counts it and
+//! writes its access-log line. A request's duration starts at the loop's
+//! clock of the wake-up in which its head was complete (`Context::clock`,
+//! read once per wake-up) and ends when the last byte of its response is
+//! handed to the kernel: the shell reads the clock once per write that
+//! empties the output and times every response that write completed
+//! (`Output::take_untimed`), so 16 pipelined answers cost one clock read,
+//! and a slow handler shows. The access log's duration ends when the
+//! response is queued (one more clock read, only with the log on).
 
 use super::super::access_log::Entry;
 use super::super::buffer::Input;
@@ -1261,12 +1265,11 @@ fn queue<H>(
         }
     };
     cx.stats.count_response(status.code());
-    // One clock read per response: a handler that took long shows.
-    let now = Instant::now();
-    let micros =
-        u64::try_from(now.saturating_duration_since(started).as_micros()).unwrap_or(u64::MAX);
-    cx.stats.record_duration(micros, now);
+    if let Some((earlier, n)) = output.note_response(started) {
+        record_durations(cx, earlier, n, Instant::now());
+    }
     if let Some(log) = &mut cx.access_log {
+        let micros = micros_between(started, Instant::now());
         log.line(&Entry {
             peer,
             req,
@@ -1275,6 +1278,17 @@ fn queue<H>(
             micros,
         });
     }
+}
+
+/// Records the durations of `n` requests complete at `started` and
+/// answered (their last byte handed to the kernel) at `now`.
+pub fn record_durations<H>(cx: &Context<H>, started: Instant, n: u32, now: Instant) {
+    cx.stats
+        .record_durations(micros_between(started, now), u64::from(n), now);
+}
+
+fn micros_between(started: Instant, now: Instant) -> u64 {
+    u64::try_from(now.saturating_duration_since(started).as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The state's name, for the trace log.

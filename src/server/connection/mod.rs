@@ -34,6 +34,7 @@ use mio::net::TcpStream;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::time::Instant;
 
 /// Reads per drive before other connections get their turn.
 pub const READS_PER_TURN: usize = 16;
@@ -256,6 +257,9 @@ impl Connection {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+        }
+        if let Some((started, n)) = self.core.output().take_untimed() {
+            core::record_durations(cx, started, n, Instant::now());
         }
         self.core.flushed(cx);
         Ok(())
