@@ -90,6 +90,10 @@ def summarise(rows):
             "max_us": median(group, "max_us"),
             "bytes_per_subscriber": median(group, "bytes_per_subscriber"),
             "client_lag_ms": median(group, "client_lag_ms"),
+            # The share of one core the server used: CPU per request times
+            # requests per second (S6 only: S7's rate is fixed by the ticker).
+            "server_busy": (median(group, "cpu_us_per_request") or 0) * (median(group, "rps") or 0) / 1e6
+            if scenario == "S6" else None,
             "load_average": max((float(r["load_average"]) for r in group if r.get("load_average")), default=None),
         })
     by_key = {(s["scenario"], s["server"]): s for s in summary}
@@ -121,7 +125,7 @@ def mib(kib):
 def late_table(summary):
     """S6 and S7: requests against the bound, or events delivered."""
     header = ["scenario", "server", "req/s", "of bound", "delivered", "p50", "p99", "timeouts",
-              "CPU/req", "peak RSS", "RSS/subscriber", "load", "vs peer"]
+              "CPU/req", "server busy", "peak RSS", "RSS/subscriber", "load", "vs peer"]
     lines = []
     for s in summary:
         if s["scenario"] not in LATE:
@@ -138,6 +142,7 @@ def late_table(summary):
             fmt((s["p99_us"] or 0) / 1000, " ms", 1) if s["p99_us"] is not None else "-",
             fmt(s["errors"]) + " dropped" if sse else fmt(s["timeouts"]),
             fmt(s["cpu_us_per_request"], " us", 2),
+            fmt(s["server_busy"] * 100 if s["server_busy"] is not None else None, "%"),
             mib(s["peak_rss_kib"]),
             fmt(s["bytes_per_subscriber"], " B") if sse else "-",
             fmt(s["load_average"], digits=1),
