@@ -1,6 +1,9 @@
 //! Server-Sent Events: `GET /events` subscribes to a stream on which every
 //! subscriber receives the same event once a second, from one ticker
 //! thread; `POST /publish` sends its body as an event to every subscriber.
+//! A tick's data carries the time it was sent (`sent_us`, microseconds
+//! since the epoch), so a client can time its delivery (S7 in
+//! `scripts/bench.sh`).
 //!
 //! ```sh
 //! cargo run --release --example sse -- --listen 127.0.0.1:8080
@@ -38,10 +41,11 @@ fn main() -> std::io::Result<()> {
                 std::thread::sleep(Duration::from_secs(1));
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
+                    .unwrap_or_default();
+                let (unix, sent_us) = (now.as_secs(), now.as_micros());
                 ticker.send(event(
                     Some(tick),
-                    &format!("{{\"tick\":{tick},\"unix\":{now}}}"),
+                    &format!("{{\"tick\":{tick},\"unix\":{unix},\"sent_us\":{sent_us}}}"),
                 ));
             }
         })?;
