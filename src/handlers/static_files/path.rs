@@ -126,10 +126,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_we_may_not_read_is_forbidden_anything_else_not_found() {
+    fn a_file_we_may_not_read_is_forbidden_a_missing_one_missing_anything_else_not_found() {
         let refusal = |kind| Refusal::from(io::Error::from(kind));
         assert_eq!(refusal(io::ErrorKind::PermissionDenied), Refusal::Forbidden);
-        assert_eq!(refusal(io::ErrorKind::NotFound), Refusal::NotFound);
+        // Missing (ENOENT, ENOTDIR) is what --fallback answers; other
+        // failures are a plain 404.
+        assert_eq!(refusal(io::ErrorKind::NotFound), Refusal::Missing);
+        let not_a_dir = Refusal::from(io::Error::from_raw_os_error(libc::ENOTDIR));
+        assert_eq!(not_a_dir, Refusal::Missing);
         assert_eq!(refusal(io::ErrorKind::Other), Refusal::NotFound);
     }
 
