@@ -82,7 +82,7 @@ fn main() -> std::io::Result<()> {
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--listen", Some(addr)) => {
-                config.listen = addr.parse().map_err(std::io::Error::other)?;
+                config.listen = vec![addr.parse().map_err(std::io::Error::other)?];
             }
             _ => return Err(std::io::Error::other("usage: json_api [--listen ADDR]")),
         }
@@ -91,6 +91,6 @@ fn main() -> std::io::Result<()> {
     let server = Server::bind(config, move |req: &Request<'_>, res: &mut Response| {
         cafe.serve(req, res)
     })?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    println!("coffeeweb listening on http://{}", server.local_addrs()[0]);
     server.run()
 }

@@ -24,7 +24,7 @@ fn main() -> std::io::Result<()> {
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
-            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
+            "--listen" => config.listen = vec![value.parse().map_err(std::io::Error::other)?],
             _ => return Err(std::io::Error::other("usage: pool [--listen ADDR]")),
         }
     }
@@ -42,6 +42,6 @@ fn main() -> std::io::Result<()> {
             }
         },
     )?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    println!("coffeeweb listening on http://{}", server.local_addrs()[0]);
     server.run()
 }

@@ -25,7 +25,7 @@ fn main() -> std::io::Result<()> {
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
-            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
+            "--listen" => config.listen = vec![value.parse().map_err(std::io::Error::other)?],
             _ => return Err(std::io::Error::other("usage: sse [--listen ADDR]")),
         }
     }
@@ -64,6 +64,6 @@ fn main() -> std::io::Result<()> {
             res.error(Status::NOT_FOUND);
         }
     })?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    println!("coffeeweb listening on http://{}", server.local_addrs()[0]);
     server.run()
 }

@@ -55,7 +55,7 @@ fn main() -> std::io::Result<()> {
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
-            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
+            "--listen" => config.listen = vec![value.parse().map_err(std::io::Error::other)?],
             "--root" => root = value,
             _ => {
                 return Err(std::io::Error::other(
@@ -68,6 +68,6 @@ fn main() -> std::io::Result<()> {
     let server = Server::bind_with(config, |_| Site {
         files: files.for_another_loop(),
     })?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    println!("coffeeweb listening on http://{}", server.local_addrs()[0]);
     server.run()
 }

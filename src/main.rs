@@ -3,7 +3,7 @@
 
 use coffeeweb::cli::{self, Command, Options};
 use coffeeweb::handlers::{Cors, StaticFiles, StatusPage, Welcome, WithStatus};
-use coffeeweb::{Config, Handler, Server, ServerHandle};
+use coffeeweb::{Config, Handler, ListenAddr, Server, ServerHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::{self, Write};
@@ -124,7 +124,12 @@ fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> Ex
         eprintln!("error: cannot install signal handlers: {e}");
         return ExitCode::from(1);
     }
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    for addr in server.local_addrs() {
+        match addr {
+            ListenAddr::Tcp(addr) => println!("coffeeweb listening on http://{addr}"),
+            ListenAddr::Unix(path) => println!("coffeeweb listening on unix:{}", path.display()),
+        }
+    }
     if io::stdout().flush().is_err() {
         log::warn!("stdout is closed; the listening line was lost");
     }

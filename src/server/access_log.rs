@@ -5,13 +5,13 @@
 //! 127.0.0.1:50312 "GET /index.html HTTP/1.1" 200 1043 0.041ms
 //! ```
 //!
-//! Client address, request line (`"-"` when the request could not be
+//! Client address (`unix:PATH` for a client of a Unix-domain socket: the
+//! socket it came through, since its own end has no name), request line (`"-"` when the request could not be
 //! parsed), status, body bytes sent, and the time from the complete request
 //! (or the error found) to its response being queued. The client address is looked up only when
 //! the line is written, so connections do not carry it.
 
 use crate::http::{Request, Status};
-use mio::net::TcpStream;
 use std::time::Instant;
 
 /// The `log` target of access-log lines.
@@ -21,13 +21,6 @@ pub const TARGET: &str = "coffeeweb::access";
 pub trait Peer {
     /// The client's address as it appears in the log (`-` if unknown).
     fn describe(&self) -> String;
-}
-
-impl Peer for TcpStream {
-    fn describe(&self) -> String {
-        self.peer_addr()
-            .map_or_else(|_| "-".to_string(), |a| a.to_string())
-    }
 }
 
 /// A peer without an address (in-memory tests).

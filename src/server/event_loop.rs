@@ -1,5 +1,5 @@
-//! One event loop: a `mio::Poll`, a listener, and the connections it
-//! accepted, all owned by one thread.
+//! One event loop: a `mio::Poll`, its listeners (one per `--listen`
+//! address), and the connections it accepted, all owned by one thread.
 //!
 //! ```text
 //!  ┌──────────────────────────────────────────────────────────────────┐
@@ -8,7 +8,7 @@
 //!                  ▼
 //!   tick: read the clock once, refresh the Date line
 //!                  ▼
-//!   for each event:  LISTENER → remember it is ready
+//!   for each event:  listener → remember it is ready
 //!                    WAKER    → shutdown requested?
 //!                    conn     → record readiness, drive the connection
 //!                  ▼
@@ -23,8 +23,9 @@
 //!
 //! # Tokens
 //!
-//! A connection's token is its slab key. The listener and the waker take
-//! the two keys just below `usize::MAX`, which the slab never reaches.
+//! A connection's token is its slab key. The waker takes the key just
+//! below `usize::MAX`, listener `i` takes [`FIRST_LISTENER`]` - i`: keys
+//! the slab never reaches.
 //!
 //! # Why closed entries are freed at the end of the batch
 //!
@@ -52,9 +53,9 @@
 //! [`ACCEPT_BACKOFF`], or until a connection of ours closes, then drains
 //! the backlog (what nginx and actix-server do).
 
-use super::connection::{Connection, Drive, Next};
+use super::connection::{Connection, Drive, Next, Stream};
 use super::context::Context;
-use super::listener;
+use super::listener::{self, Bound, Listener};
 use super::stats::{LoopStats, Phase};
 use super::timers::{HasTimer, TimerKind, Timers};
 use super::Shared;
@@ -62,7 +63,6 @@ use crate::handlers::Handler;
 use crate::http::late::{LateEvent, Ticket};
 use log::{debug, error, info, trace, warn};
 use mio::event::Event;
-use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use std::cmp::Reverse;
@@ -72,10 +72,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-/// The listener's token.
-pub const LISTENER: Token = Token(usize::MAX - 1);
-/// The waker's token (shutdown requests).
+/// The waker's token (shutdown requests, late answers).
 pub const WAKER: Token = Token(usize::MAX - 2);
+/// The token of the first listener; listener `i` has `FIRST_LISTENER - i`.
+pub const FIRST_LISTENER: usize = usize::MAX - 64;
 
 /// Most connections accepted per wake-up.
 pub const ACCEPTS_PER_TURN: usize = 128;
@@ -95,8 +95,9 @@ const SLAB_KEEP: usize = 1024;
 /// One worker's loop.
 pub struct EventLoop<H> {
     poll: Poll,
-    listener: Option<TcpListener>,
-    listener_ready: bool,
+    /// Each listener, with whether it may have connections waiting
+    /// (emptied at shutdown).
+    listeners: Vec<(Listener, bool)>,
     accept_resume: Option<u64>,
     conns: Slab<Connection>,
     closed: Vec<usize>,
@@ -119,17 +120,22 @@ pub struct EventLoop<H> {
 
 impl<H: Handler> EventLoop<H> {
     /// A loop over `poll` (whose waker is already registered) serving
-    /// `listener` with `cx`.
+    /// `listeners` with `cx`.
     pub fn new(
         poll: Poll,
-        listener: std::net::TcpListener,
+        listeners: Vec<Bound>,
         cx: Context<H>,
         shared: Arc<Shared>,
     ) -> io::Result<EventLoop<H>> {
         let config = &shared.config;
-        let mut listener = TcpListener::from_std(listener);
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut registered = Vec::with_capacity(listeners.len());
+        for (index, bound) in listeners.into_iter().enumerate() {
+            let mut listener = Listener::from_bound(bound);
+            let token = Token(FIRST_LISTENER - index);
+            poll.registry()
+                .register(listener.source(), token, Interest::READABLE)?;
+            registered.push((listener, false));
+        }
         let timers = Timers::new(
             Instant::now(),
             [
@@ -144,8 +150,7 @@ impl<H: Handler> EventLoop<H> {
         );
         Ok(EventLoop {
             poll,
-            listener: Some(listener),
-            listener_ready: false,
+            listeners: registered,
             accept_resume: None,
             conns: Slab::new(),
             closed: Vec::new(),
@@ -210,7 +215,8 @@ impl<H: Handler> EventLoop<H> {
     /// Zero when work is waiting (remembered readiness), else until the
     /// nearest deadline, else forever.
     fn poll_timeout(&mut self) -> Option<Duration> {
-        let can_accept = self.listener_ready && self.accept_resume.is_none();
+        let can_accept =
+            self.listeners.iter().any(|(_, ready)| *ready) && self.accept_resume.is_none();
         if !self.ready.is_empty() || can_accept {
             return Some(Duration::ZERO);
         }
@@ -228,9 +234,9 @@ impl<H: Handler> EventLoop<H> {
     fn on_event(&mut self, event: &Event) {
         self.stats().events_total.add(1);
         match event.token() {
-            LISTENER => {
-                trace!("loop: listener readable");
-                self.listener_ready = true;
+            Token(key) if key > FIRST_LISTENER - self.listeners.len() && key <= FIRST_LISTENER => {
+                trace!("loop: listener {} readable", FIRST_LISTENER - key);
+                self.listeners[FIRST_LISTENER - key].1 = true;
             }
             WAKER => {
                 trace!("loop: woken");
@@ -333,17 +339,25 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn accept(&mut self) {
-        if !self.listener_ready || self.accept_resume.is_some() {
-            return;
+        for index in 0..self.listeners.len() {
+            if self.accept_resume.is_some() {
+                return;
+            }
+            if self.listeners[index].1 {
+                self.accept_from(index);
+            }
         }
+    }
+
+    fn accept_from(&mut self, index: usize) {
         for _ in 0..ACCEPTS_PER_TURN {
-            let Some(listener) = &self.listener else {
+            let Some((listener, ready)) = self.listeners.get_mut(index) else {
                 return;
             };
             match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer),
+                Ok(stream) => self.admit(stream),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.listener_ready = false;
+                    *ready = false;
                     return;
                 }
                 Err(e) if is_transient_accept_error(&e) => debug!("accept: {e}"),
@@ -361,7 +375,7 @@ impl<H: Handler> EventLoop<H> {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
+    fn admit(&mut self, mut stream: Stream) {
         if self.conns.len() >= self.max_connections {
             debug!(
                 "refusing a connection: --max-connections {} reached",
@@ -370,11 +384,17 @@ impl<H: Handler> EventLoop<H> {
             self.stats().connections_refused.add(1);
             return;
         }
-        if !listener::NODELAY_INHERITED {
-            if let Err(e) = stream.set_nodelay(true) {
-                debug!("TCP_NODELAY: {e}");
+        let deferred = match &stream {
+            Stream::Tcp(tcp) => {
+                if !listener::NODELAY_INHERITED {
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        debug!("TCP_NODELAY: {e}");
+                    }
+                }
+                listener::DEFERRED_ACCEPT
             }
-        }
+            Stream::Unix(_) => false,
+        };
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         if let Err(e) = self.poll.registry().register(
@@ -386,14 +406,14 @@ impl<H: Handler> EventLoop<H> {
             return;
         }
         let conn = entry.insert(Connection::new(stream, key));
-        trace!("{}: accepted from {peer}", conn.tag());
+        trace!("{}: accepted", conn.tag());
         let stats = &self.cx.stats;
         stats.connections_accepted.add(1);
         stats.connections_active.add(1);
         stats.phase(Phase::Idle).add(1);
         self.timers
             .arm(&mut self.conns, key, TimerKind::Header, self.now);
-        if listener::DEFERRED_ACCEPT {
+        if deferred {
             // Its first bytes are already here: read them now rather than
             // after the next epoll_wait.
             self.conns[key].ready(true, true, false);
@@ -477,12 +497,11 @@ impl<H: Handler> EventLoop<H> {
     /// others finish (each response is now their last) until the deadline.
     fn begin_shutdown(&mut self) {
         info!("shutting down: {} connections open", self.conns.len());
-        if let Some(mut listener) = self.listener.take() {
-            if let Err(e) = self.poll.registry().deregister(&mut listener) {
-                error!("deregistering the listener: {e}");
+        for (mut listener, _) in self.listeners.drain(..) {
+            if let Err(e) = self.poll.registry().deregister(listener.source()) {
+                error!("deregistering a listener: {e}");
             }
         }
-        self.listener_ready = false;
         self.cx.shutting_down = true;
         self.shutdown_deadline = Some(self.now + self.shutdown_timeout);
         let idle: Vec<usize> = self

@@ -20,6 +20,7 @@
 //! others, within the same wake-up.
 
 pub mod core;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -30,10 +31,10 @@ use super::timers::{HasTimer, TimerKind, TimerLink};
 use crate::handlers::Handler;
 use crate::http::late::LateEvent;
 use log::{debug, trace};
-use mio::net::TcpStream;
 use std::io::{self, Read};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
+pub use stream::Stream;
 
 /// Reads per drive before other connections get their turn.
 pub const READS_PER_TURN: usize = 16;
@@ -77,7 +78,7 @@ pub struct Drive {
 /// A client connection (a slab entry of the event loop).
 #[derive(Debug)]
 pub struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     core: Core,
     ready: Readiness,
     /// On the loop's ready list.
@@ -95,7 +96,7 @@ impl HasTimer for Connection {
 
 impl Connection {
     /// A just-accepted connection with slab key `key`.
-    pub fn new(stream: TcpStream, key: usize) -> Connection {
+    pub fn new(stream: Stream, key: usize) -> Connection {
         let tag = Tag {
             key: key as u32,
             fd: stream.as_raw_fd(),
@@ -314,7 +315,7 @@ impl Connection {
     }
 }
 
-fn read_retrying(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+fn read_retrying(stream: &mut Stream, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match stream.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
