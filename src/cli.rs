@@ -48,6 +48,9 @@ Options:
       --compress                  with --root: gzip text files once, off the event loop, and serve
                                   the copies to clients that accept them (F.br, F.zst, F.gz beside
                                   a file are always served that way)
+      --watch                     with --root: pages reload in the browser when a file under the
+                                  root changes (a script in each HTML page, an event stream at
+                                  /.coffeeweb/reload; inotify, Linux only)
   -q, --quiet                     no access log
       --log-level LEVEL           error, warn, info, debug or trace [default: info]
   -h, --help                      print this help
@@ -82,6 +85,8 @@ pub struct Options {
     pub fallback: Option<PathBuf>,
     /// `--compress`.
     pub compress: bool,
+    /// `--watch`: live reload.
+    pub watch: bool,
     /// `--cors`: the origins allowed cross-origin access.
     pub cors: Option<Origins>,
     /// `--log-level`.
@@ -116,6 +121,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         status_path: None,
         fallback: None,
         compress: false,
+        watch: false,
         cors: None,
         log_level: LevelFilter::Info,
     };
@@ -129,6 +135,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Short('q') | Long("quiet") => config.access_log = false,
             Long("listing") => options.listing = true,
             Long("compress") => options.compress = true,
+            Long("watch") => options.watch = true,
             Short('l') | Long("listen") => listen.push(value(&mut parser, "--listen", address)?),
             Short('r') | Long("root") => options.root = Some(parser.value()?.into()),
             Long("fallback") => options.fallback = Some(parser.value()?.into()),
@@ -346,6 +353,7 @@ mod tests {
             "--cors",
             "*",
             "--compress",
+            "--watch",
             "-q",
             "--log-level",
             "DEBUG",
@@ -367,7 +375,7 @@ mod tests {
         assert!(o.listing && !c.access_log);
         assert_eq!(o.fallback, Some(PathBuf::from("index.html")));
         assert_eq!(o.cors, Some(Origins::Any));
-        assert!(o.compress);
+        assert!(o.compress && o.watch);
         assert_eq!(o.log_level, LevelFilter::Debug);
     }
 
@@ -485,6 +493,7 @@ mod tests {
             "--listing",
             "--fallback",
             "--compress",
+            "--watch",
             "--quiet",
             "--log-level",
             "--help",

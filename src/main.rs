@@ -2,12 +2,13 @@
 //! listening line, serve until SIGINT or SIGTERM.
 
 use coffeeweb::cli::{self, Command, Options};
-use coffeeweb::handlers::{Cors, StaticFiles, StatusPage, Welcome, WithStatus};
+use coffeeweb::handlers::live_reload::{self, LiveReload};
+use coffeeweb::handlers::{Broadcast, Cors, StaticFiles, StatusPage, Welcome, WithStatus};
 use coffeeweb::{Config, Handler, ListenAddr, Server, ServerHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -38,9 +39,14 @@ fn run(options: Options) -> ExitCode {
     }
     let status_path = options.status_path.clone();
     let Some(root) = &options.root else {
-        if options.fallback.is_some() {
-            eprintln!("error: --fallback needs --root");
-            return ExitCode::from(2);
+        for (set, flag) in [
+            (options.fallback.is_some(), "--fallback"),
+            (options.watch, "--watch"),
+        ] {
+            if set {
+                eprintln!("error: {flag} needs --root");
+                return ExitCode::from(2);
+            }
         }
         for (set, flag) in [
             (options.listing, "--listing"),
@@ -51,16 +57,23 @@ fn run(options: Options) -> ExitCode {
             }
         }
         let cors = options.cors.clone();
-        return serve(options.config, move |server| {
+        return serve(options.config, None, move |server| {
             let inner = with_status(status_path.clone(), server, Welcome);
             Cors::new(inner, cors.clone())
         });
     };
+    if options.watch && !coffeeweb::server::watch::SUPPORTED {
+        eprintln!("error: --watch needs inotify, which this system does not have (Linux only)");
+        return ExitCode::from(2);
+    }
+    let reload = options.watch.then(Broadcast::new);
+    let watch = reload.clone().map(|reload| (root.clone(), reload));
     match static_files(root, &options) {
         Ok(files) => {
             let cors = options.cors.clone();
-            serve(options.config, move |server| {
-                let inner = with_status(status_path.clone(), server, files.for_another_loop());
+            serve(options.config, watch, move |server| {
+                let files = LiveReload::new(reload.clone(), files.for_another_loop());
+                let inner = with_status(status_path.clone(), server, files);
                 Cors::new(inner, cors.clone())
             })
         }
@@ -85,6 +98,9 @@ fn static_files(root: &Path, options: &Options) -> Result<StaticFiles, String> {
             .with_compression()
             .map_err(|e| format!("cannot start --compress: {e}"))?;
     }
+    if options.watch {
+        files = files.with_reload_script();
+    }
     Ok(files)
 }
 
@@ -103,13 +119,18 @@ fn with_status<H: Handler>(
 }
 
 /// Binds and runs, each event loop's handler made by `make` (the CORS
-/// wrapper, the status page, then the folder or the welcome page).
-fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> ExitCode {
+/// wrapper, the status page, then the folder or the welcome page); with
+/// `watch`, changes under its folder are announced to its broadcast.
+fn serve<H: Handler>(
+    config: Config,
+    watch: Option<(PathBuf, Broadcast)>,
+    make: impl FnMut(&ServerHandle) -> H,
+) -> ExitCode {
     match coffeeweb::server::rlimit::raise_open_files_limit() {
         Ok((old, new)) => log::debug!("open files limit: {old} -> {new}"),
         Err(e) => log::warn!("cannot raise the open files limit: {e}"),
     }
-    let server = match Server::bind_with(config, make) {
+    let mut server = match Server::bind_with(config, make) {
         Ok(server) => server,
         Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
             eprintln!("error: {e}");
@@ -120,6 +141,14 @@ fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> Ex
             return ExitCode::from(1);
         }
     };
+    if let Some((root, reload)) = watch {
+        if let Err(e) = server.watch(&root, move || {
+            live_reload::announce(&reload);
+        }) {
+            eprintln!("error: cannot watch '{}': {e}", root.display());
+            return ExitCode::from(1);
+        }
+    }
     if let Err(e) = stop_on_signals(server.handle()) {
         eprintln!("error: cannot install signal handlers: {e}");
         return ExitCode::from(1);

@@ -12,6 +12,7 @@ use crate::http::{Request, Response, Status};
 
 pub mod broadcast;
 pub mod cors;
+pub mod live_reload;
 pub mod pool;
 pub mod static_files;
 pub mod status;
@@ -19,6 +20,7 @@ pub mod welcome;
 
 pub use broadcast::Broadcast;
 pub use cors::Cors;
+pub use live_reload::LiveReload;
 pub use pool::Pool;
 pub use static_files::StaticFiles;
 pub use status::{StatusPage, WithStatus};

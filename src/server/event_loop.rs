@@ -9,6 +9,7 @@
 //!   tick: read the clock once, refresh the Date line
 //!                  ▼
 //!   for each event:  listener → remember it is ready
+//!                    WATCH    → read inotify, note the change (--watch)
 //!                    WAKER    → shutdown requested?
 //!                    conn     → record readiness, drive the connection
 //!                  ▼
@@ -16,7 +17,7 @@
 //!                  ▼
 //!   drive the ready list (read budget ran out earlier, this wake-up or the last)
 //!                  ▼
-//!   expire deadlines (408, or close)
+//!   expire deadlines (408, or close; the end of a burst of changes)
 //!                  ▼
 //!   free the slab entries of connections closed in this batch
 //! ```
@@ -58,6 +59,7 @@ use super::context::Context;
 use super::listener::{self, Bound, Listener};
 use super::stats::{LoopStats, Phase};
 use super::timers::{HasTimer, TimerKind, Timers};
+use super::watch::Watcher;
 use super::Shared;
 use crate::handlers::Handler;
 use crate::http::late::{LateEvent, Ticket};
@@ -74,6 +76,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// The waker's token (shutdown requests, late answers).
 pub const WAKER: Token = Token(usize::MAX - 2);
+/// The token of the file watcher's inotify descriptor (`--watch`).
+pub const WATCH: Token = Token(usize::MAX - 3);
 /// The token of the first listener; listener `i` has `FIRST_LISTENER - i`.
 pub const FIRST_LISTENER: usize = usize::MAX - 64;
 
@@ -98,6 +102,8 @@ pub struct EventLoop<H> {
     /// Each listener, with whether it may have connections waiting
     /// (emptied at shutdown).
     listeners: Vec<(Listener, bool)>,
+    /// `--watch`, in the one loop that watches.
+    watcher: Option<Watcher>,
     accept_resume: Option<u64>,
     conns: Slab<Connection>,
     closed: Vec<usize>,
@@ -151,6 +157,7 @@ impl<H: Handler> EventLoop<H> {
         Ok(EventLoop {
             poll,
             listeners: registered,
+            watcher: None,
             accept_resume: None,
             conns: Slab::new(),
             closed: Vec::new(),
@@ -166,6 +173,13 @@ impl<H: Handler> EventLoop<H> {
             shared,
             shutdown_deadline: None,
         })
+    }
+
+    /// Makes `watcher`'s descriptor one more readiness source of this loop.
+    pub fn watch(&mut self, watcher: Watcher) -> io::Result<()> {
+        watcher.register(self.poll.registry(), WATCH)?;
+        self.watcher = Some(watcher);
+        Ok(())
     }
 
     /// Runs until shutdown completes.
@@ -225,6 +239,7 @@ impl<H: Handler> EventLoop<H> {
             self.wakeups.peek().map(|Reverse((at, _, _))| *at),
             self.accept_resume,
             self.shutdown_deadline,
+            self.watcher.as_ref().and_then(Watcher::deadline),
         ];
         let nearest = deadlines.into_iter().flatten().min()?;
         let now = self.timers.millis(Instant::now());
@@ -237,6 +252,11 @@ impl<H: Handler> EventLoop<H> {
             Token(key) if key > FIRST_LISTENER - self.listeners.len() && key <= FIRST_LISTENER => {
                 trace!("loop: listener {} readable", FIRST_LISTENER - key);
                 self.listeners[FIRST_LISTENER - key].1 = true;
+            }
+            WATCH => {
+                if let Some(watcher) = &mut self.watcher {
+                    watcher.readable(self.now);
+                }
             }
             WAKER => {
                 trace!("loop: woken");
@@ -435,6 +455,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn expire_timers(&mut self) {
+        if let Some(watcher) = &mut self.watcher {
+            watcher.expire(self.now);
+        }
         while let Some((key, kind)) = self.timers.pop_expired(&mut self.conns, self.now) {
             let conn = &mut self.conns[key];
             debug!("{}: {kind:?} deadline passed", conn.tag());
