@@ -249,9 +249,9 @@ impl<H: Handler> EventLoop<H> {
     fn on_event(&mut self, event: &Event) {
         self.stats().events_total.add(1);
         match event.token() {
-            Token(key) if key > FIRST_LISTENER - self.listeners.len() && key <= FIRST_LISTENER => {
-                trace!("loop: listener {} readable", FIRST_LISTENER - key);
-                self.listeners[FIRST_LISTENER - key].1 = true;
+            // Connections first: nearly every event is one.
+            Token(key) if key < FIRST_LISTENER - self.listeners.len() => {
+                self.on_connection_event(key, event)
             }
             WATCH => {
                 if let Some(watcher) = &mut self.watcher {
@@ -263,29 +263,39 @@ impl<H: Handler> EventLoop<H> {
                 self.on_wake();
             }
             Token(key) => {
-                let Some(conn) = self.conns.get_mut(key) else {
-                    return;
-                };
-                if conn.is_closed() {
-                    return;
-                }
-                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-                let writable = event.is_writable() || event.is_write_closed() || event.is_error();
                 trace!(
-                    "{}: event{}{}{}",
-                    conn.tag(),
-                    if event.is_readable() { " readable" } else { "" },
-                    if event.is_writable() { " writable" } else { "" },
-                    if event.is_read_closed() {
-                        " read-closed"
-                    } else {
-                        ""
-                    },
+                    "loop: listener {} readable",
+                    FIRST_LISTENER.wrapping_sub(key)
                 );
-                conn.ready(readable, writable, event.is_read_closed());
-                self.drive(key);
+                if let Some((_, ready)) = self.listeners.get_mut(FIRST_LISTENER.wrapping_sub(key)) {
+                    *ready = true;
+                }
             }
         }
+    }
+
+    fn on_connection_event(&mut self, key: usize, event: &Event) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if conn.is_closed() {
+            return;
+        }
+        let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+        let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+        trace!(
+            "{}: event{}{}{}",
+            conn.tag(),
+            if event.is_readable() { " readable" } else { "" },
+            if event.is_writable() { " writable" } else { "" },
+            if event.is_read_closed() {
+                " read-closed"
+            } else {
+                ""
+            },
+        );
+        conn.ready(readable, writable, event.is_read_closed());
+        self.drive(key);
     }
 
     fn drive(&mut self, key: usize) {
