@@ -315,6 +315,7 @@ impl Connection {
     }
 }
 
+#[inline]
 fn read_retrying(stream: &mut Stream, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match stream.read(buf) {
