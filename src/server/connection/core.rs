@@ -542,7 +542,7 @@ impl Core {
         while !self.output.is_blocked() {
             let step = match (&self.state, &self.writing) {
                 (State::Closing(_), _) | (_, Writing::Waiting(_)) => break,
-                (_, Writing::Streaming(_)) => self.pump(cx, peer),
+                (_, Writing::Streaming(_)) => self.pump(cx),
                 (State::Open(Reading::Body(_)) | State::InputEnded(Reading::Body(_)), _) => {
                     self.body(cx, peer)
                 }
@@ -750,7 +750,7 @@ impl Core {
     }
 
     /// Takes pieces from the stream while the output has room.
-    fn pump<H>(&mut self, cx: &mut Context<H>, _peer: SocketAddr) -> Step {
+    fn pump<H>(&mut self, cx: &mut Context<H>) -> Step {
         let (Writing::Streaming(s), output) = (&mut self.writing, &mut self.output) else {
             return Step::Moved;
         };
