@@ -2,20 +2,26 @@
 # Side-by-side benchmark: coffeeweb against nginx on the same machine, in
 # the same run, servers pinned to one core and wrk to another.
 #
-#   S1  keep-alive, -c100, 13-byte body           (examples/hello vs `return 200`)
-#   S2  16-deep pipelining, -c100, 13-byte body
+#   S1  keep-alive, -c100, 13-byte body           (examples/hello vs `return 200`;
+#       also the binary: `coffeeweb --httpbin / -q` serving /bytes/13
+#       (coffeeweb-bytes13), and the welcome page with --quiet
+#       (coffeeweb-quiet) and with `--access-log-format combined
+#       --access-log FILE` (coffeeweb-combined))
+#   S2  16-deep pipelining, -c100, 13-byte body   (hello, coffeeweb-bytes13)
 #   S3  a new connection per request, -c50
 #   S4  a 1 MiB static file, keep-alive, -c10     (coffeeweb --root vs nginx root)
 #   S5  10,000 idle keep-alive connections: memory per connection
 #   S6  5,000 connections, each request answered 100 ms later by a timer
-#       (examples/delay vs Node.js setTimeout vs nginx echo_sleep); the
-#       bound is 5,000 / 0.1 s = 50,000 requests/s
+#       (examples/delay, and `coffeeweb --httpbin / -q` at /delay/100ms
+#       (coffeeweb-httpbin), vs Node.js setTimeout vs nginx echo_sleep);
+#       the bound is 5,000 / 0.1 s = 50,000 requests/s
 #   S7  10,000 Server-Sent Events subscribers, one broadcast a second for
 #       --sse-duration seconds: events delivered, delivery latency from
 #       publish, memory per subscriber (examples/sse vs Node.js)
 #
-# Scenarios are interleaved (coffeeweb, nginx, coffeeweb, nginx, ...; S6
-# and S7 with Node.js too) for --rounds rounds; the table shows medians.
+# Scenarios are interleaved (coffeeweb, its variants, nginx, coffeeweb,
+# ...; S6 and S7 with Node.js too) for --rounds rounds; the table shows
+# medians.
 # Results go to OUT/results.csv (every run, with the load average at its
 # start) and OUT/summary.csv, and a chart to OUT/chart.svg.
 #
@@ -41,7 +47,7 @@ while [ $# -gt 0 ]; do
         --server-cpu) server_cpu=$2; shift 2 ;;
         --client-cpu) client_cpu=$2; shift 2 ;;
         --quick) duration=3; rounds=1; idle_connections=2000; sse_subscribers=2000; sse_duration=10; shift ;;
-        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -129,6 +135,20 @@ start_server() {
             taskset -c "$server_cpu" ./target/release/coffeeweb --quiet --listen 127.0.0.1:0 --root "$work/www" > "$work/out" 2>/dev/null &
             pid=$!
             ;;
+        coffeeweb-bytes13|coffeeweb-httpbin)
+            taskset -c "$server_cpu" ./target/release/coffeeweb --quiet --httpbin / --listen 127.0.0.1:0 > "$work/out" 2>/dev/null &
+            pid=$!
+            ;;
+        coffeeweb-quiet)
+            taskset -c "$server_cpu" ./target/release/coffeeweb --quiet --listen 127.0.0.1:0 > "$work/out" 2>/dev/null &
+            pid=$!
+            ;;
+        coffeeweb-combined)
+            rm -f "$work/access.log"
+            taskset -c "$server_cpu" ./target/release/coffeeweb --access-log-format combined --access-log "$work/access.log" \
+                --listen 127.0.0.1:0 > "$work/out" 2>/dev/null &
+            pid=$!
+            ;;
         coffeeweb-delay|coffeeweb-sse)
             taskset -c "$server_cpu" "./target/release/examples/${1#coffeeweb-}" --listen 127.0.0.1:0 > "$work/out" &
             pid=$!
@@ -161,6 +181,8 @@ stop_servers() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     pids=()
+    # coffeeweb-combined's log: a run writes ~100 MB of it.
+    rm -f "$work/access.log"
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -203,10 +225,14 @@ print(requests, rps, latency("50"), latency("99"), int(bytes_per_sec), timeouts,
 PY
 }
 
+# url_for SCENARIO SERVER (a name from servers_for)
 url_for() {
-    case "$1" in
-        S4) [ "$2" = nginx ] && echo "$url_base/files/1mib.bin" || echo "$url_base/1mib.bin" ;;
-        S6) echo "$url_base/delay" ;;
+    case "$1:$2" in
+        S4:nginx) echo "$url_base/files/1mib.bin" ;;
+        S4:*) echo "$url_base/1mib.bin" ;;
+        S6:coffeeweb-httpbin) echo "$url_base/delay/100ms" ;;
+        S6:*) echo "$url_base/delay" ;;
+        *:coffeeweb-bytes13) echo "$url_base/bytes/13" ;;
         *) echo "$url_base/" ;;
     esac
 }
@@ -219,13 +245,16 @@ server_name() {
         S6:nginx) echo nginx-echo ;;
         S7:*) echo "$2-sse" ;;
         *:coffeeweb) echo coffeeweb-hello ;;
+        *:coffeeweb-*) echo "$2" ;;
         *) echo nginx ;;
     esac
 }
 
 servers_for() {
     case "$1" in
-        S6) echo coffeeweb node nginx ;;
+        S1) echo coffeeweb coffeeweb-bytes13 coffeeweb-quiet coffeeweb-combined nginx ;;
+        S2) echo coffeeweb coffeeweb-bytes13 nginx ;;
+        S6) echo coffeeweb coffeeweb-httpbin node nginx ;;
         S7) echo coffeeweb node ;;
         *) echo coffeeweb nginx ;;
     esac

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Summarise scripts/bench.sh results: tables on stdout (S1-S5; S6 and S7,
 whose figures differ, in a second one), summary.csv and chart.svg
-(coffeeweb against its peers per scenario) next to the input.
+(coffeeweb against its peers per scenario) next to the input. The
+binary's variants (coffeeweb-bytes13, -quiet, -combined, -httpbin) get
+rows of their own in the tables, with the same figures; the chart draws
+only coffeeweb and its peers.
 
 usage: bench_report.py RESULTS.csv OUT_DIR
 """
