@@ -333,3 +333,101 @@ fn an_unwritable_log_file_is_an_error_naming_it() {
     assert!(stderr.contains("/no/such/dir/x.log"), "{stderr}");
     assert!(output.stdout.is_empty());
 }
+
+/// Requests answered later (`/delay`) and streamed (`/sse` chunked,
+/// `/stream-bytes` to an HTTP/1.0 client), whose heads are gone when
+/// their lines are written: (method, target, version, referer, user agent).
+type LateSent = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+fn late_and_streamed(binary: &Binary) -> Vec<LateSent> {
+    let mut client = Client::connect(binary.addr);
+    let delay = "/delay/10ms?jitter=0&q=%22";
+    let request = format!(
+        "GET {delay} HTTP/1.1\r\nHost: t\r\nReferer: http://r.example/\"x\"\r\nUser-Agent: late/1.0\r\n\r\n"
+    );
+    assert_eq!(client.send(request).response().status, 200);
+    let sse = "/sse?count=2&interval=10ms";
+    let reply = client
+        .send(format!(
+            "GET {sse} HTTP/1.1\r\nHost: t\r\nUser-Agent: events\r\n\r\n"
+        ))
+        .response();
+    assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(reply.text().matches("\n\n").count(), 2);
+    let mut old = Client::connect(binary.addr);
+    old.send("GET /stream-bytes/5 HTTP/1.0\r\nReferer: /from\r\n\r\n");
+    let all = old.read_to_end();
+    assert!(all.starts_with(b"HTTP/1.1 200 "), "{all:?}");
+    vec![
+        (
+            "GET",
+            delay,
+            "HTTP/1.1",
+            Some("http://r.example/\"x\""),
+            Some("late/1.0"),
+        ),
+        ("GET", sse, "HTTP/1.1", None, Some("events")),
+        ("GET", "/stream-bytes/5", "HTTP/1.0", Some("/from"), None),
+    ]
+}
+
+fn httpbin_logging_to(log: &LogPath, format: &str) -> Binary {
+    Binary::start(&[
+        "-l",
+        "127.0.0.1:0",
+        "--httpbin",
+        "/",
+        "--access-log-format",
+        format,
+        "--access-log",
+        log.str(),
+    ])
+}
+
+#[test]
+fn late_and_streamed_answers_log_their_request_line_in_json() {
+    let log = LogPath::new("late-json");
+    let binary = httpbin_logging_to(&log, "json");
+    let sent = late_and_streamed(&binary);
+    stop(binary);
+    let lines = read_lines(&log.0);
+    assert_eq!(lines.len(), sent.len(), "{lines:#?}");
+    for (line, (method, target, version, referer, user_agent)) in lines.iter().zip(sent) {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(v["method"], method, "{line}");
+        assert_eq!(v["target"], target, "{line}");
+        assert_eq!(v["version"], version, "{line}");
+        assert_eq!(v["status"], 200, "{line}");
+        assert_eq!(v["referer"].as_str(), referer, "{line}");
+        assert_eq!(v["user_agent"].as_str(), user_agent, "{line}");
+    }
+    // The delay counts in the duration: it runs from the head.
+    let delayed: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert!(
+        delayed["duration_ms"].as_f64().unwrap() >= 10.0,
+        "{delayed}"
+    );
+}
+
+#[test]
+fn late_and_streamed_answers_log_their_request_line_combined() {
+    let log = LogPath::new("late-combined");
+    let binary = httpbin_logging_to(&log, "combined");
+    let sent = late_and_streamed(&binary);
+    stop(binary);
+    let lines = read_lines(&log.0);
+    assert_eq!(lines.len(), sent.len(), "{lines:#?}");
+    for (line, (method, target, version, referer, user_agent)) in lines.iter().zip(sent) {
+        let f = parse_combined(line);
+        assert_eq!(f[2], format!("{method} {target} {version}"), "{line}");
+        assert_eq!(f[3], "200", "{line}");
+        assert_eq!(f[5], referer.unwrap_or("-"), "{line}");
+        assert_eq!(f[6], user_agent.unwrap_or("-"), "{line}");
+    }
+}

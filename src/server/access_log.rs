@@ -25,7 +25,10 @@
 //! The bytes are the body's (nginx's `$body_bytes_sent`); the duration
 //! runs from the complete request head to the response. A request that
 //! could not be parsed has `"-"` for its request line (null fields in
-//! JSON).
+//! JSON). A request answered later or streamed is logged when its head
+//! is queued, after its input is gone: with the log on, the connection
+//! keeps a [`KeptRequest`] (one allocation, for deferred requests only)
+//! of what its line needs; with the log off it keeps nothing.
 
 use crate::http::date::{unix_seconds, Civil};
 use crate::http::{json, Request, Status, Version};
@@ -47,14 +50,114 @@ pub const FLUSH_AT: usize = 64 * 1024;
 pub struct Entry<'r, 'a> {
     /// The client.
     pub peer: SocketAddr,
-    /// The request, when it could be parsed.
-    pub req: Option<&'r Request<'a>>,
+    /// The request, as far as it is known.
+    pub req: Logged<'r, 'a>,
     /// The response status.
     pub status: Status,
     /// Body bytes of the response.
     pub body_bytes: u64,
     /// From the complete head to the response, in microseconds.
     pub micros: u64,
+}
+
+/// The request of a line.
+#[derive(Clone, Copy, Debug)]
+pub enum Logged<'r, 'a> {
+    /// Parsed, and still at hand.
+    Parsed(&'r Request<'a>),
+    /// Answered later or streamed: what was kept of it.
+    Kept(&'r KeptRequest),
+    /// It could not be parsed (or nothing was kept).
+    Unknown,
+}
+
+/// What a line needs of a request whose input is gone by the time it is
+/// logged: method, target, version, `Referer` and `User-Agent`, in one
+/// allocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptRequest {
+    /// The method, the target and the two fields, one after another.
+    text: Box<[u8]>,
+    /// Where each of the four ends in `text`.
+    ends: [usize; 4],
+    /// Whether the request had a `Referer`, a `User-Agent`.
+    had: [bool; 2],
+    version: Version,
+}
+
+impl KeptRequest {
+    /// A copy of what the log needs of `req`.
+    pub fn of(req: &Request<'_>) -> KeptRequest {
+        let parts = [
+            Some(req.method().as_bytes()),
+            Some(req.target().as_bytes()),
+            req.header("referer"),
+            req.header("user-agent"),
+        ];
+        let mut text = Vec::with_capacity(parts.iter().flatten().map(|p| p.len()).sum());
+        let mut ends = [0; 4];
+        for (end, part) in ends.iter_mut().zip(parts) {
+            text.extend_from_slice(part.unwrap_or_default());
+            *end = text.len();
+        }
+        KeptRequest {
+            text: text.into_boxed_slice(),
+            ends,
+            had: [parts[2].is_some(), parts[3].is_some()],
+            version: req.version(),
+        }
+    }
+
+    fn part(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.text[start..self.ends[i]]
+    }
+
+    fn field(&self, field: Field) -> Option<&[u8]> {
+        let i = field as usize;
+        self.had[i - 2].then(|| self.part(i))
+    }
+}
+
+/// The request fields a line shows, numbered as [`KeptRequest`] keeps
+/// them (after the method and the target).
+#[derive(Clone, Copy, Debug)]
+enum Field {
+    Referer = 2,
+    UserAgent = 3,
+}
+
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Field::Referer => "referer",
+            Field::UserAgent => "user-agent",
+        }
+    }
+}
+
+impl<'r> Logged<'r, '_> {
+    /// Method, target and version, when the request is known.
+    fn line(&self) -> Option<(&'r [u8], &'r [u8], &'static str)> {
+        match *self {
+            Logged::Parsed(req) => Some((
+                req.method().as_bytes(),
+                req.target().as_bytes(),
+                version(req.version()),
+            )),
+            Logged::Kept(kept) => Some((kept.part(0), kept.part(1), version(kept.version))),
+            Logged::Unknown => None,
+        }
+    }
+
+    /// The request's `field`, if it had it.
+    fn field(&self, field: Field) -> Option<&'r [u8]> {
+        match *self {
+            Logged::Parsed(req) => req.header(field.name()),
+            Logged::Kept(kept) => kept.field(field),
+            Logged::Unknown => None,
+        }
+    }
 }
 
 /// Where the lines go.
@@ -218,8 +321,8 @@ impl Clock {
     }
 }
 
-fn version(req: &Request<'_>) -> &'static str {
-    match req.version() {
+fn version(version: Version) -> &'static str {
+    match version {
         Version::Http10 => "HTTP/1.0",
         Version::Http11 => "HTTP/1.1",
     }
@@ -231,14 +334,14 @@ fn default_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Resu
         "{}.{:03}Z INFO  [{TARGET}] {} ",
         clock.text, clock.millis, e.peer
     )?;
-    match e.req {
-        Some(req) => write!(
-            out,
-            "\"{} {} {}\"",
-            req.method(),
-            req.target(),
-            version(req)
-        )?,
+    match e.req.line() {
+        Some((method, target, version)) => {
+            out.push(b'"');
+            out.extend_from_slice(method);
+            out.push(b' ');
+            out.extend_from_slice(target);
+            write!(out, " {version}\"")?;
+        }
         None => out.extend_from_slice(b"\"-\""),
     }
     writeln!(
@@ -254,21 +357,21 @@ fn default_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Resu
 /// NCSA combined: `host - - [time] "request" status bytes "referer" "ua"`.
 fn combined_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Result<()> {
     write!(out, "{} - - [{}] \"", e.peer.ip(), clock.text)?;
-    match e.req {
-        Some(req) => {
-            push_quoted(out, req.method().as_bytes());
+    match e.req.line() {
+        Some((method, target, version)) => {
+            push_quoted(out, method);
             out.push(b' ');
-            push_quoted(out, req.target().as_bytes());
+            push_quoted(out, target);
             out.push(b' ');
-            out.extend_from_slice(version(req).as_bytes());
+            out.extend_from_slice(version.as_bytes());
         }
         None => out.push(b'-'),
     }
     write!(out, "\" {} {} \"", e.status.code(), e.body_bytes)?;
-    let header = |name| e.req.and_then(|r| r.header(name)).filter(|v| !v.is_empty());
-    push_quoted(out, header("referer").unwrap_or(b"-"));
+    let field = |field| e.req.field(field).filter(|v| !v.is_empty());
+    push_quoted(out, field(Field::Referer).unwrap_or(b"-"));
     out.extend_from_slice(b"\" \"");
-    push_quoted(out, header("user-agent").unwrap_or(b"-"));
+    push_quoted(out, field(Field::UserAgent).unwrap_or(b"-"));
     out.extend_from_slice(b"\"\n");
     Ok(())
 }
@@ -302,11 +405,12 @@ fn json_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Result<
         Some(v) => json::push_str(out, v),
         None => out.extend_from_slice(b"null"),
     };
-    field(out, e.req.map(|r| r.method().as_bytes()));
+    let line = e.req.line();
+    field(out, line.map(|(method, _, _)| method));
     out.extend_from_slice(b",\"target\":");
-    field(out, e.req.map(|r| r.target().as_bytes()));
+    field(out, line.map(|(_, target, _)| target));
     out.extend_from_slice(b",\"version\":");
-    field(out, e.req.map(|r| version(r).as_bytes()));
+    field(out, line.map(|(_, _, version)| version.as_bytes()));
     write!(
         out,
         ",\"status\":{},\"bytes\":{},\"duration_ms\":{}.{:03},\"referer\":",
@@ -315,9 +419,9 @@ fn json_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Result<
         e.micros / 1000,
         e.micros % 1000
     )?;
-    field(out, e.req.and_then(|r| r.header("referer")));
+    field(out, e.req.field(Field::Referer));
     out.extend_from_slice(b",\"user_agent\":");
-    field(out, e.req.and_then(|r| r.header("user-agent")));
+    field(out, e.req.field(Field::UserAgent));
     out.extend_from_slice(b"}\n");
     Ok(())
 }

@@ -48,7 +48,7 @@
 //! and a slow handler shows. The access log's duration ends when the
 //! response is queued (one more clock read, only with the log on).
 
-use super::super::access_log::Entry;
+use super::super::access_log::{Entry, KeptRequest, Logged};
 use super::super::buffer::Input;
 use super::super::context::Context;
 use super::super::output::Output;
@@ -167,7 +167,7 @@ enum Writing {
 }
 
 /// What a response that is not queued yet must remember of its request.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 struct Exchange {
     /// The request's ticket number: only an answer with it is taken.
     id: u32,
@@ -177,6 +177,23 @@ struct Exchange {
     keep_alive: bool,
     /// When the request's head was complete (the loop's clock).
     started: Instant,
+    /// What the access log needs of the request; only with the log on.
+    logged: Option<Box<KeptRequest>>,
+}
+
+impl Exchange {
+    /// This exchange, moved out of a `Waiting` that is ending (what it
+    /// leaves behind is never logged).
+    fn take(&mut self) -> Exchange {
+        Exchange {
+            logged: self.logged.take(),
+            ..*self
+        }
+    }
+
+    fn logged(&self) -> Logged<'_, 'static> {
+        self.logged.as_deref().map_or(Logged::Unknown, Logged::Kept)
+    }
 }
 
 /// A request kept by its handler.
@@ -573,10 +590,10 @@ impl Core {
         event: LateEvent,
         peer: SocketAddr,
     ) -> bool {
-        match (event, &self.writing) {
+        match (event, &mut self.writing) {
             (LateEvent::StreamReady, Writing::Streaming(s)) => s.exchange.id == id,
             (LateEvent::Answer(res), Writing::Waiting(w)) if w.exchange.id == id => {
-                let exchange = w.exchange;
+                let exchange = w.exchange.take();
                 self.answer_later(cx, exchange, *res, peer);
                 true
             }
@@ -585,7 +602,7 @@ impl Core {
                     "{}: a kept request was dropped unanswered; answering 500",
                     self.tag
                 );
-                let exchange = w.exchange;
+                let exchange = w.exchange.take();
                 self.answer_with(cx, exchange, Status::INTERNAL_SERVER_ERROR, peer);
                 true
             }
@@ -600,7 +617,7 @@ impl Core {
     pub fn wake<H>(&mut self, cx: &mut Context<H>, id: u32, peer: SocketAddr) -> bool {
         match &mut self.writing {
             Writing::Waiting(w) if w.exchange.id == id => {
-                let exchange = w.exchange;
+                let exchange = w.exchange.take();
                 let Writing::Waiting(mut waiting) = std::mem::take(&mut self.writing) else {
                     return false;
                 };
@@ -634,9 +651,9 @@ impl Core {
     /// The handler timeout passed: a kept request is answered 504 (its
     /// producer sees it cancelled), a stalled stream is cut off.
     pub fn handler_timeout<H>(&mut self, cx: &mut Context<H>, peer: SocketAddr) {
-        match &self.writing {
+        match &mut self.writing {
             Writing::Waiting(w) => {
-                let exchange = w.exchange;
+                let exchange = w.exchange.take();
                 debug!("{}: the handler did not answer in time", self.tag);
                 self.answer_with(cx, exchange, Status::GATEWAY_TIMEOUT, peer);
             }
@@ -722,7 +739,7 @@ impl Core {
         queue(
             &mut self.output,
             cx,
-            None,
+            exchange.logged(),
             Framed::Stream(length),
             connection,
             started,
@@ -881,7 +898,16 @@ impl Core {
             head_only: exchange.head_only,
         };
         let started = exchange.started;
-        queue(&mut self.output, cx, None, whole, connection, started, peer);
+        let logged = exchange.logged();
+        queue(
+            &mut self.output,
+            cx,
+            logged,
+            whole,
+            connection,
+            started,
+            peer,
+        );
         self.finish_exchange(cx, connection.keeps_alive());
     }
 
@@ -1061,7 +1087,7 @@ impl Core {
             queue(
                 &mut self.output,
                 cx,
-                Some(&req),
+                Logged::Parsed(&req),
                 whole,
                 close,
                 started,
@@ -1149,6 +1175,10 @@ impl Core {
                 version: head.version,
                 keep_alive: framing.keep_alive,
                 started,
+                logged: cx
+                    .access_log
+                    .is_some()
+                    .then(|| Box::new(KeptRequest::of(&req))),
             };
             cx.headers = headers;
             input.consume(body.end);
@@ -1168,7 +1198,7 @@ impl Core {
         queue(
             &mut self.output,
             cx,
-            Some(&req),
+            Logged::Parsed(&req),
             body_framing,
             connection,
             started,
@@ -1202,7 +1232,15 @@ impl Core {
         exchange::error_response(&mut cx.response, error);
         let whole = Framed::Whole { head_only: false };
         let close = ConnectionHeader::Close;
-        queue(&mut self.output, cx, None, whole, close, started, peer);
+        queue(
+            &mut self.output,
+            cx,
+            Logged::Unknown,
+            whole,
+            close,
+            started,
+            peer,
+        );
         self.set_closing(true, cx);
         Step::Answered
     }
@@ -1241,13 +1279,13 @@ enum Framed {
 }
 
 /// Queues the response in `cx.response`: the one place a response is
-/// counted, timed and logged. `req` is `None` for a request that could not
-/// be parsed, or that was answered later. `started` is the loop's clock
-/// when the request's head was complete.
+/// counted, timed and logged. `req` is what is known of the request (kept
+/// for one answered later, unknown for one that could not be parsed).
+/// `started` is the loop's clock when the request's head was complete.
 fn queue<H>(
     output: &mut Output,
     cx: &mut Context<H>,
-    req: Option<&Request<'_>>,
+    req: Logged<'_, '_>,
     framed: Framed,
     connection: ConnectionHeader,
     started: Instant,
