@@ -3,7 +3,7 @@
 (pipelined), and read every response. For instruction counting: the same
 bytes every run.
 
-usage: requests.py PORT N DEPTH
+usage: requests.py PORT N DEPTH [PATH]   (PATH: / by default)
 """
 import socket
 import sys
@@ -11,7 +11,9 @@ import sys
 
 def main():
     port, total, depth = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    request = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n" % port)
+    path = (sys.argv[4] if len(sys.argv) > 4 else "/").encode()
+    request = (b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"
+               % (path, port))
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buffered = b""
