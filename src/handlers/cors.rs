@@ -142,11 +142,16 @@ impl<H: Handler> Cors<H> {
 }
 
 fn is_preflight(req: &Request<'_>) -> bool {
-    req.method() == "OPTIONS" && req.header("access-control-request-method").is_some()
+    req.method_is("OPTIONS") && req.header("access-control-request-method").is_some()
 }
 
 impl<H: Handler> Handler for Cors<H> {
     fn handle(&mut self, req: &Request<'_>, res: &mut Response) {
+        // Without --cors, the inner handler alone (a request in front of
+        // every other: callgrind counts what this saves).
+        if self.origins.is_none() {
+            return self.inner.handle(req, res);
+        }
         if is_preflight(req) && self.allowed_origin(req).is_some() {
             self.preflight(req, res);
             return;

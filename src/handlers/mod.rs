@@ -71,7 +71,7 @@ where
 /// For handlers that serve only `GET` and `HEAD`: answers anything else
 /// with `405` and `Allow: GET, HEAD`, and says whether it did.
 pub fn refuse_unless_get_or_head(req: &Request<'_>, res: &mut Response) -> bool {
-    if matches!(req.method(), "GET" | "HEAD") {
+    if req.method_is("GET") || req.is_head() {
         return false;
     }
     res.error(Status::METHOD_NOT_ALLOWED)

@@ -67,6 +67,12 @@ impl<'a> Request<'a> {
         ascii(self.head.method.of(self.buf))
     }
 
+    /// Whether the method is `name` (case-sensitive): a comparison of the
+    /// bytes, without the ASCII check of [`method`](Self::method).
+    pub fn method_is(&self, name: &str) -> bool {
+        self.head.method.of(self.buf) == name.as_bytes()
+    }
+
     /// Whether the method is `HEAD`, whose response has no body.
     pub fn is_head(&self) -> bool {
         self.head.method.of(self.buf) == b"HEAD"

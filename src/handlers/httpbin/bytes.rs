@@ -8,8 +8,14 @@
 //! `S + (k + 1) · φ`, a bijective mix with full avalanche. About a
 //! nanosecond per 8 bytes, which keeps generation far below the cost of
 //! the `write` that sends them.
+//!
+//! The default seed's first [`INLINE_BODY_MAX`] bytes are made once and
+//! kept: a small `bytes/N` without a seed, what a load test asks for, is
+//! then a slice of static bytes copied behind the head, as a page is, not
+//! a computation per request (`scripts/callgrind.sh bytes13`).
 
-use crate::http::Generated;
+use crate::http::{Body, Generated, INLINE_BODY_MAX};
+use std::sync::OnceLock;
 
 /// The largest `N` of `bytes/N`.
 pub const MAX_LEN: u64 = 100 * 1024 * 1024;
@@ -53,13 +59,29 @@ fn copy_short(out: &mut [u8], from: &[u8]) {
     }
 }
 
+/// The first bytes of seed 0, made on first use.
+static SEED_ZERO: OnceLock<Box<[u8]>> = OnceLock::new();
+
+/// The kept bytes of seed 0, made by the first caller (at start-up:
+/// [`Httpbin::new`](super::Httpbin::new) asks, so no request pays).
+pub fn seed_zero() -> &'static [u8] {
+    SEED_ZERO.get_or_init(|| {
+        let mut kept = vec![0; INLINE_BODY_MAX].into_boxed_slice();
+        fill(0, 0, &mut kept);
+        kept
+    })
+}
+
 /// The body of `bytes/len?seed=seed`.
-pub fn body(len: u64, seed: u64) -> Generated {
-    Generated {
+pub fn body(len: u64, seed: u64) -> Body {
+    if seed == 0 && len <= INLINE_BODY_MAX as u64 {
+        return Body::Static(&seed_zero()[..len as usize]);
+    }
+    Body::Generated(Generated {
         len,
         key: seed,
         fill,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -82,6 +104,26 @@ mod tests {
                 assert_eq!(part, whole[offset..end], "{offset}+{len}");
             }
         }
+    }
+
+    #[test]
+    fn kept_bytes_of_seed_zero_are_the_generated_ones() {
+        for len in [
+            0,
+            1,
+            13,
+            4096,
+            INLINE_BODY_MAX as u64,
+            INLINE_BODY_MAX as u64 + 1,
+        ] {
+            let made = bytes(0, 0, len as usize);
+            match body(len, 0) {
+                Body::Static(kept) => assert!(kept == made, "{len}"),
+                Body::Generated(g) => assert!(len > INLINE_BODY_MAX as u64 && g.len == len),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(body(13, 1), Body::Generated(_)));
     }
 
     #[test]

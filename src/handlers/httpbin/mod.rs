@@ -45,6 +45,7 @@ impl Httpbin {
     /// The endpoints under `prefix`; `None` if it is not a
     /// [`valid_prefix`].
     pub fn new(prefix: &str) -> Option<Httpbin> {
+        bytes::seed_zero();
         valid_prefix(prefix).then(|| Httpbin {
             prefix: prefix.trim_end_matches('/').to_string(),
             rng: routes::Rng::default(),

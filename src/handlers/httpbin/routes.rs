@@ -3,7 +3,7 @@
 use super::params::{self, BadParam};
 use super::{bytes, echo, timed};
 use crate::handlers::refuse_unless_get_or_head;
-use crate::http::{Body, Request, Response, Status};
+use crate::http::{Request, Response, Status};
 use std::hash::{BuildHasher, Hasher};
 
 /// An endpoint, with the rest of its path.
@@ -128,7 +128,7 @@ fn serve_bytes(n: &str, req: &Request<'_>, res: &mut Response) -> Result<(), Bad
         None => 0,
     };
     res.header("Content-Type", "application/octet-stream")
-        .set_body(Body::Generated(bytes::body(len, seed)));
+        .set_body(bytes::body(len, seed));
     Ok(())
 }
 
