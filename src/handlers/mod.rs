@@ -70,6 +70,7 @@ where
 
 /// For handlers that serve only `GET` and `HEAD`: answers anything else
 /// with `405` and `Allow: GET, HEAD`, and says whether it did.
+#[inline]
 pub fn refuse_unless_get_or_head(req: &Request<'_>, res: &mut Response) -> bool {
     if req.method_is("GET") || req.is_head() {
         return false;

@@ -53,7 +53,11 @@ impl Httpbin {
     }
 
     fn route<'a>(&self, req: &Request<'a>) -> Option<Route<'a>> {
-        let rest = req.path().strip_prefix(self.prefix.as_str())?;
+        let path = req.path();
+        let rest = match self.prefix.is_empty() {
+            true => path,
+            false => path.strip_prefix(self.prefix.as_str())?,
+        };
         Route::of(rest.strip_prefix('/')?)
     }
 }
