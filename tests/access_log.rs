@@ -377,8 +377,11 @@ fn late_and_streamed(binary: &Binary) -> Vec<LateSent> {
     ]
 }
 
-fn httpbin_logging_to(log: &LogPath, format: &str) -> Binary {
-    Binary::start(&[
+/// The lines the binary with `--httpbin /` logged in `format` for
+/// [`late_and_streamed`], with what was sent, one line per request.
+fn late_lines(name: &str, format: &str) -> (Vec<String>, Vec<LateSent>) {
+    let log = LogPath::new(name);
+    let binary = Binary::start(&[
         "-l",
         "127.0.0.1:0",
         "--httpbin",
@@ -387,17 +390,17 @@ fn httpbin_logging_to(log: &LogPath, format: &str) -> Binary {
         format,
         "--access-log",
         log.str(),
-    ])
-}
-
-#[test]
-fn late_and_streamed_answers_log_their_request_line_in_json() {
-    let log = LogPath::new("late-json");
-    let binary = httpbin_logging_to(&log, "json");
+    ]);
     let sent = late_and_streamed(&binary);
     stop(binary);
     let lines = read_lines(&log.0);
     assert_eq!(lines.len(), sent.len(), "{lines:#?}");
+    (lines, sent)
+}
+
+#[test]
+fn late_and_streamed_answers_log_their_request_line_in_json() {
+    let (lines, sent) = late_lines("late-json", "json");
     for (line, (method, target, version, referer, user_agent)) in lines.iter().zip(sent) {
         let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert_eq!(v["method"], method, "{line}");
@@ -417,12 +420,7 @@ fn late_and_streamed_answers_log_their_request_line_in_json() {
 
 #[test]
 fn late_and_streamed_answers_log_their_request_line_combined() {
-    let log = LogPath::new("late-combined");
-    let binary = httpbin_logging_to(&log, "combined");
-    let sent = late_and_streamed(&binary);
-    stop(binary);
-    let lines = read_lines(&log.0);
-    assert_eq!(lines.len(), sent.len(), "{lines:#?}");
+    let (lines, sent) = late_lines("late-combined", "combined");
     for (line, (method, target, version, referer, user_agent)) in lines.iter().zip(sent) {
         let f = parse_combined(line);
         assert_eq!(f[2], format!("{method} {target} {version}"), "{line}");
