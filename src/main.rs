@@ -155,7 +155,9 @@ fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> Ex
         eprintln!("error: cannot install signal handlers: {e}");
         return ExitCode::from(1);
     }
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    for addr in server.local_addrs() {
+        println!("coffeeweb listening on {}", addr.url());
+    }
     if io::stdout().flush().is_err() {
         log::warn!("stdout is closed; the listening line was lost");
     }

@@ -24,7 +24,7 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// A configuration for tests: loopback, port 0, no access log.
 pub fn config() -> Config {
     Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
         access_log: false,
         ..Config::default()
     }
@@ -59,7 +59,7 @@ impl TestServer {
         make: impl FnMut(&ServerHandle) -> H,
     ) -> TestServer {
         let server = Server::bind_with(config, make).expect("bind");
-        let addr = server.local_addr();
+        let addr = server.local_addr().expect("a TCP address");
         let handle = server.handle();
         let thread = std::thread::spawn(move || server.run());
         TestServer {
