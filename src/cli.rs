@@ -54,6 +54,9 @@ Options:
       --compress                  with --root: gzip text files once, off the event loop, and serve
                                   the copies to clients that accept them (F.br, F.zst, F.gz beside
                                   a file are always served that way)
+      --watch                     with --root: pages reload in the browser when a file under the
+                                  root changes (a script in each HTML page, an event stream at
+                                  /.coffeeweb/reload; inotify, Linux only)
       --access-log-format FMT     default, combined (NCSA combined) or json [default: default]
       --access-log FILE           append the access log to FILE; SIGUSR1 reopens it [default: stderr]
   -q, --quiet                     no access log
@@ -90,6 +93,8 @@ pub struct Options {
     pub fallback: Option<PathBuf>,
     /// `--compress`.
     pub compress: bool,
+    /// `--watch`: live reload.
+    pub watch: bool,
     /// `--cors`: the origins allowed cross-origin access.
     pub cors: Option<Origins>,
     /// `--metrics-path`: serve Prometheus metrics there.
@@ -128,6 +133,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         status_path: None,
         fallback: None,
         compress: false,
+        watch: false,
         cors: None,
         metrics_path: None,
         httpbin: None,
@@ -144,6 +150,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Long("listing") => options.listing = true,
             Long("compress") => options.compress = true,
             Long("deferred-accept") => config.deferred_accept = true,
+            Long("watch") => options.watch = true,
             Short('l') | Long("listen") => listen.push(value(&mut parser, "--listen", address)?),
             Short('r') | Long("root") => options.root = Some(parser.value()?.into()),
             Long("fallback") => options.fallback = Some(parser.value()?.into()),
@@ -396,6 +403,7 @@ mod tests {
             "json",
             "--access-log",
             "/var/log/x.log",
+            "--watch",
             "-q",
             "--log-level",
             "DEBUG",
@@ -418,7 +426,7 @@ mod tests {
         assert!(o.listing && !c.access_log);
         assert_eq!(o.fallback, Some(PathBuf::from("index.html")));
         assert_eq!(o.cors, Some(Origins::Any));
-        assert!(o.compress);
+        assert!(o.compress && o.watch);
         assert_eq!(o.metrics_path.as_deref(), Some("/metrics"));
         assert_eq!(o.httpbin.as_deref(), Some("/_bin"));
         assert_eq!(c.access_log_format, AccessLogFormat::Json);
@@ -545,6 +553,7 @@ mod tests {
             "--listing",
             "--fallback",
             "--compress",
+            "--watch",
             "--quiet",
             "--log-level",
             "--help",

@@ -11,12 +11,13 @@
 //!   for each event:  conn     → record readiness, drive the connection
 //!                    listener → remember it is ready
 //!                    WAKER    → shutdown requested?
+//!                    WATCH    → read inotify, note the change (--watch)
 //!                  ▼
 //!   accept (up to ACCEPTS_PER_TURN, unless paused by EMFILE)
 //!                  ▼
 //!   drive the ready list (read budget ran out earlier, this wake-up or the last)
 //!                  ▼
-//!   expire deadlines (408, or close)
+//!   expire deadlines (408, or close; the end of a burst of changes)
 //!                  ▼
 //!   free the slab entries of connections closed in this batch
 //! ```
@@ -25,7 +26,8 @@
 //!
 //! A connection's token is its slab key, always below [`LISTENERS`]
 //! (half the address space: the slab never gets there). Listener `i` has
-//! `LISTENERS + i`; the waker takes a key just below `usize::MAX`. So
+//! `LISTENERS + i`; the waker and the watcher take keys just below
+//! `usize::MAX`. So
 //! telling a connection's event from the rest, which is nearly every
 //! event, is one comparison with a constant.
 //!
@@ -62,6 +64,7 @@ use super::listener::{self, Bound, Listener};
 use super::stats::{LoopStats, Phase};
 use super::timers::{HasTimer, TimerKind, Timers};
 use super::trim::Trim;
+use super::watch::Watcher;
 use super::Shared;
 use crate::handlers::Handler;
 use crate::http::late::{LateEvent, Ticket};
@@ -82,6 +85,8 @@ use std::time::{Duration, Instant, SystemTime};
 pub const LISTENERS: usize = usize::MAX / 2;
 /// The waker's token (shutdown requests, late answers).
 pub const WAKER: Token = Token(usize::MAX - 2);
+/// The token of the file watcher's inotify descriptor (`--watch`).
+pub const WATCH: Token = Token(usize::MAX - 3);
 
 /// Most connections accepted per wake-up.
 pub const ACCEPTS_PER_TURN: usize = 128;
@@ -106,6 +111,8 @@ pub struct EventLoop<H> {
     listeners: Vec<(Listener, bool)>,
     /// Some listener may have connections waiting.
     listener_ready: bool,
+    /// `--watch`, in the one loop that watches.
+    watcher: Option<Watcher>,
     accept_resume: Option<u64>,
     conns: Slab<Connection>,
     closed: Vec<usize>,
@@ -165,6 +172,7 @@ impl<H: Handler> EventLoop<H> {
             poll,
             listeners: registered,
             listener_ready: false,
+            watcher: None,
             accept_resume: None,
             conns: Slab::new(),
             closed: Vec::new(),
@@ -182,6 +190,13 @@ impl<H: Handler> EventLoop<H> {
             shared,
             shutdown_deadline: None,
         })
+    }
+
+    /// Makes `watcher`'s descriptor one more readiness source of this loop.
+    pub fn watch(&mut self, watcher: Watcher) -> io::Result<()> {
+        watcher.register(self.poll.registry(), WATCH)?;
+        self.watcher = Some(watcher);
+        Ok(())
     }
 
     /// Runs until shutdown completes.
@@ -244,6 +259,7 @@ impl<H: Handler> EventLoop<H> {
             self.wakeups.peek().map(|Reverse((at, _, _))| *at),
             self.accept_resume,
             self.shutdown_deadline,
+            self.watcher.as_ref().and_then(Watcher::deadline),
         ];
         let nearest = deadlines.into_iter().flatten().min()?;
         let now = self.timers.millis(Instant::now());
@@ -254,6 +270,11 @@ impl<H: Handler> EventLoop<H> {
         self.stats().events_total.add(1);
         match event.token() {
             Token(key) if key < LISTENERS => self.on_connection_event(key, event),
+            WATCH => {
+                if let Some(watcher) = &mut self.watcher {
+                    watcher.readable(self.now);
+                }
+            }
             WAKER => {
                 trace!("loop: woken");
                 self.on_wake();
@@ -457,6 +478,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn expire_timers(&mut self) {
+        if let Some(watcher) = &mut self.watcher {
+            watcher.expire(self.now);
+        }
         while let Some((key, kind)) = self.timers.pop_expired(&mut self.conns, self.now) {
             let conn = &mut self.conns[key];
             debug!("{}: {kind:?} deadline passed", conn.tag());

@@ -30,6 +30,7 @@ mod sendfile;
 pub mod stats;
 mod timers;
 mod trim;
+pub mod watch;
 
 use crate::handlers::Handler;
 use crate::http::Response;
@@ -185,6 +186,23 @@ impl<H: Handler> Server<H> {
             ListenAddr::Tcp(addr) => Some(*addr),
             ListenAddr::Unix(_) => None,
         })
+    }
+
+    /// Watches the folder `root` and everything under it, and calls
+    /// `on_change` once per burst of changes, on the first event loop's
+    /// thread (it must not block). Inotify on Linux, read by the loop
+    /// itself (see [`watch`]); elsewhere `Unsupported`.
+    pub fn watch(
+        &mut self,
+        root: &std::path::Path,
+        on_change: impl FnMut() + Send + 'static,
+    ) -> io::Result<()> {
+        let watcher = watch::Watcher::new(root, Box::new(on_change))?;
+        log::debug!("--watch: {} directories", watcher.directories());
+        match self.loops.first_mut() {
+            Some(first) => first.watch(watcher),
+            None => Err(io::Error::other("no event loop")),
+        }
     }
 
     /// A handle that stops the server once it runs.
