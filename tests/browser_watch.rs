@@ -14,7 +14,7 @@ mod docroot;
 use coffeeweb::handlers::live_reload::{self, LiveReload, RELOAD_PATH};
 use coffeeweb::handlers::{Broadcast, Handler, StaticFiles};
 use coffeeweb::{Request, Response, Server};
-use common::browser::chromium;
+use common::browser::{chromium, HEADLESS};
 use docroot::Docroot;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -31,17 +31,9 @@ impl Browser {
         let profile =
             std::env::temp_dir().join(format!("coffeeweb-chromium-watch-{}", std::process::id()));
         let child = Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-port=0",
-            ])
+            .args(HEADLESS)
+            // Without a task (no --dump-dom), a port keeps it running.
+            .arg("--remote-debugging-port=0")
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(url)
             .stdout(Stdio::null())

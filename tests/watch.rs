@@ -152,10 +152,8 @@ fn a_change_reaches_the_stream_within_a_second() {
     );
     let events = &mut streams[0];
     // A file in a directory that was there at start.
-    let start = Instant::now();
     root.file("sub/deep.txt", b"deeper");
     events.next_within(Duration::from_secs(1));
-    assert!(start.elapsed() < Duration::from_secs(1));
 }
 
 #[test]
@@ -189,10 +187,8 @@ fn a_new_subdirectory_is_watched() {
     events.next_within(Duration::from_secs(1));
     // Quiet again; now a change deep inside the new tree.
     events.none_for(Duration::from_millis(300));
-    let start = Instant::now();
     root.file("fresh/deeper/page.html", b"<p>new</p>");
     events.next_within(Duration::from_secs(1));
-    assert!(start.elapsed() < Duration::from_secs(1));
 }
 
 #[test]
