@@ -2,7 +2,7 @@
 //! change under the root.
 //!
 //! The server runs in-process, composed as the binary composes it (the
-//! static files with the script, `LiveReload` in front, the folder
+//! static files with the script, `LiveReload` mounted in front, the folder
 //! watched by `Server::watch`), and reports on a channel when the page is
 //! requested and when a page's script has subscribed to the reload stream:
 //! readiness signals, no sleeping. Without Chromium the test says so and
@@ -12,7 +12,7 @@ mod common;
 mod docroot;
 
 use coffeeweb::handlers::live_reload::{self, LiveReload, RELOAD_PATH};
-use coffeeweb::handlers::{Broadcast, Handler, StaticFiles};
+use coffeeweb::handlers::{Broadcast, Handler, Mount, StaticFiles};
 use coffeeweb::{Request, Response, Server};
 use common::browser::{chromium, HEADLESS};
 use docroot::Docroot;
@@ -90,7 +90,8 @@ fn an_open_page_reloads_within_a_second_of_a_change() {
     let reload = Broadcast::new();
     let (tx, rx) = mpsc::channel();
     let mut server = Server::bind_with(common::config(), |_| {
-        let mut inner = LiveReload::new(Some(reload.clone()), files.for_another_loop());
+        let reload = Some(LiveReload::new(reload.clone()));
+        let mut inner = Mount::new(reload, files.for_another_loop());
         let tx = tx.clone();
         move |req: &Request<'_>, res: &mut Response| {
             let seen = match req.path() {
