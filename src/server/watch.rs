@@ -3,7 +3,7 @@
 //!
 //! The inotify descriptor is made non-blocking and registered in the
 //! loop's `mio::Poll` like a socket (`SourceFd`, READABLE, under the
-//! [`WATCH`](super::event_loop::WATCH) token): the kernel queues an event
+//! `WATCH` token, `usize::MAX - 3`): the kernel queues an event
 //! per change, epoll says the descriptor is readable, the loop reads the
 //! queue until `EAGAIN` (edge-triggered, as for sockets) and goes on with
 //! its connections. No thread, no polling of modification times, one

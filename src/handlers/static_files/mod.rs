@@ -146,7 +146,7 @@ impl StaticFiles {
     }
 
     /// Puts the live-reload script into every HTML page sent whole and as
-    /// itself (`--watch`; see [`live_reload`](crate::handlers::live_reload)),
+    /// itself (`--watch`; see [`crate::handlers::live_reload`]),
     /// and turns the small-file cache off: after a change, the reload must
     /// get the new file, not one trusted for another second.
     pub fn with_reload_script(mut self) -> StaticFiles {
