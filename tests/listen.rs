@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, ChildStderr, Command};
 use std::time::Duration;
 
 /// A scratch folder for socket files, removed on drop.
@@ -45,24 +45,12 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str], lines: usize) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_coffeeweb"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn coffeeweb");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut got = Vec::new();
-        for _ in 0..lines {
-            let mut line = String::new();
-            stdout.read_line(&mut line).expect("a listening line");
-            got.push(line);
-        }
+        let program = env!("CARGO_BIN_EXE_coffeeweb");
+        let (mut child, lines, _rest) = common::spawn_for_lines(program, args, lines);
         let stderr = child.stderr.take();
         Server {
             child,
-            lines: got,
+            lines,
             stderr,
         }
     }

@@ -441,7 +441,7 @@ impl<H: Handler> EventLoop<H> {
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         if let Err(e) = self.poll.registry().register(
-            &mut stream,
+            stream.source(),
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         ) {

@@ -8,7 +8,6 @@
 use super::super::sendfile::SendFile;
 use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
-use mio::{Interest, Registry, Token};
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
@@ -24,6 +23,14 @@ pub enum Stream {
 }
 
 impl Stream {
+    /// The socket as mio registers it (once, at the accept).
+    pub fn source(&mut self) -> &mut dyn Source {
+        match self {
+            Stream::Tcp(s) => s,
+            Stream::Unix(s) => s,
+        }
+    }
+
     /// Shuts one direction (or both) of the socket.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match self {
@@ -88,39 +95,6 @@ impl SendFile for Stream {
         match self {
             Stream::Tcp(s) => s.send_file(file, offset, count),
             Stream::Unix(s) => s.send_file(file, offset, count),
-        }
-    }
-}
-
-impl Source for Stream {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.register(registry, token, interests),
-            Stream::Unix(s) => s.register(registry, token, interests),
-        }
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.reregister(registry, token, interests),
-            Stream::Unix(s) => s.reregister(registry, token, interests),
-        }
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.deregister(registry),
-            Stream::Unix(s) => s.deregister(registry),
         }
     }
 }
