@@ -122,6 +122,25 @@ fn watching(root: &Docroot) -> Binary {
     ])
 }
 
+/// The same folder served without `--watch`.
+fn unwatched(root: &Docroot) -> Binary {
+    Binary::start(&[
+        "-q",
+        "--listen",
+        "127.0.0.1:0",
+        "--root",
+        root.dir.to_str().unwrap(),
+    ])
+}
+
+/// A fresh site, served by [`watching`], with one open reload stream.
+fn subscribed(name: &str) -> (Docroot, Binary, Events) {
+    let root = site(name);
+    let server = watching(&root);
+    let events = Events::open(server.addr);
+    (root, server, events)
+}
+
 const PAGE: &str = "<!doctype html><html><body><h1>hi</h1></body></html>";
 
 fn site(name: &str) -> Docroot {
@@ -158,9 +177,7 @@ fn a_change_reaches_the_stream_within_a_second() {
 
 #[test]
 fn a_burst_of_200_writes_is_one_event() {
-    let root = site("watch-burst");
-    let server = watching(&root);
-    let mut events = Events::open(server.addr);
+    let (root, _server, mut events) = subscribed("watch-burst");
     for i in 0..200 {
         root.file(
             &format!("build/chunk-{i}.js"),
@@ -178,9 +195,7 @@ fn a_burst_of_200_writes_is_one_event() {
 
 #[test]
 fn a_new_subdirectory_is_watched() {
-    let root = site("watch-newdir");
-    let server = watching(&root);
-    let mut events = Events::open(server.addr);
+    let (root, _server, mut events) = subscribed("watch-newdir");
     std::fs::create_dir(root.dir.join("fresh")).unwrap();
     events.next_within(Duration::from_secs(1));
     std::fs::create_dir(root.dir.join("fresh/deeper")).unwrap();
@@ -193,9 +208,7 @@ fn a_new_subdirectory_is_watched() {
 
 #[test]
 fn dotfiles_change_nothing() {
-    let root = site("watch-dot");
-    let server = watching(&root);
-    let mut events = Events::open(server.addr);
+    let (root, _server, mut events) = subscribed("watch-dot");
     root.file(".index.html.swp", b"editor scratch");
     root.file(".git/HEAD", b"ref: main");
     events.none_for(Duration::from_millis(700));
@@ -213,13 +226,7 @@ fn with_script(page: &str) -> String {
 fn whole_html_pages_carry_the_script_with_their_own_length_and_etag() {
     let root = site("watch-inject");
     let server = watching(&root);
-    let plain = Binary::start(&[
-        "-q",
-        "--listen",
-        "127.0.0.1:0",
-        "--root",
-        root.dir.to_str().unwrap(),
-    ]);
+    let plain = unwatched(&root);
 
     let page = fetch(server.addr, "GET", "/", &[]);
     assert_eq!(page.status, 200);
@@ -299,13 +306,7 @@ fn ranges_and_precompressed_copies_are_sent_as_they_are() {
 #[test]
 fn the_stream_exists_only_with_watch() {
     let root = site("watch-absent");
-    let plain = Binary::start(&[
-        "-q",
-        "--listen",
-        "127.0.0.1:0",
-        "--root",
-        root.dir.to_str().unwrap(),
-    ]);
+    let plain = unwatched(&root);
     assert_eq!(
         fetch(plain.addr, "GET", "/.coffeeweb/reload", &[]).status,
         404
