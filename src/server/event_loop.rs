@@ -27,9 +27,8 @@
 //! A connection's token is its slab key, always below [`LISTENERS`]
 //! (half the address space: the slab never gets there). Listener `i` has
 //! `LISTENERS + i`; the waker and the watcher take keys just below
-//! `usize::MAX`. So
-//! telling a connection's event from the rest, which is nearly every
-//! event, is one comparison with a constant.
+//! `usize::MAX`. So telling a connection's event from the rest, which is
+//! nearly every event, is one comparison with a constant.
 //!
 //! # Why closed entries are freed at the end of the batch
 //!
@@ -57,8 +56,7 @@
 //! [`ACCEPT_BACKOFF`], or until a connection of ours closes, then drains
 //! the backlog (what nginx and actix-server do).
 
-use super::connection::Stream;
-use super::connection::{Connection, Drive, Next};
+use super::connection::{Connection, Drive, Next, Stream};
 use super::context::Context;
 use super::listener::{self, Bound, Listener};
 use super::stats::{LoopStats, Phase};
