@@ -257,9 +257,14 @@ impl<H: Handler> EventLoop<H> {
             self.wakeups.peek().map(|Reverse((at, _, _))| *at),
             self.accept_resume,
             self.shutdown_deadline,
-            self.watcher.as_ref().and_then(Watcher::deadline),
         ];
-        let nearest = deadlines.into_iter().flatten().min()?;
+        let nearest = deadlines.into_iter().flatten().min();
+        // Outside the array: one more element costs every wake-up ~20
+        // instructions (callgrind), a `None` here two.
+        let nearest = match self.watcher.as_ref().and_then(Watcher::deadline) {
+            Some(burst) => Some(nearest.map_or(burst, |n| n.min(burst))),
+            None => nearest,
+        }?;
         let now = self.timers.millis(Instant::now());
         Some(Duration::from_millis(nearest.saturating_sub(now)))
     }
