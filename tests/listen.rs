@@ -166,6 +166,32 @@ fn three_addresses_three_lines_in_order_all_served_by_every_worker() {
     assert!(!sock.exists(), "the socket file is removed at exit");
 }
 
+/// `[::]:PORT` is IPv6 only, as in nginx: IPv4 on the same port is its
+/// own `--listen` (and here, nobody's).
+#[test]
+fn the_ipv6_wildcard_does_not_take_ipv4() {
+    if !ipv6_loopback_available() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no ::1 under CI"
+        );
+        eprintln!("skipping: no IPv6 loopback here");
+        return;
+    }
+    let server = Server::start(&["-q", "-l", "[::]:0"], 1);
+    let port = server.tcp(0).port();
+    let (status, _) = get_over(tcp_client(SocketAddr::from((
+        [0u16, 0, 0, 0, 0, 0, 0, 1],
+        port,
+    ))));
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let v4 = TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        common::IO_TIMEOUT,
+    );
+    assert!(v4.is_err(), "IPv4 reached the [::] listener");
+}
+
 #[test]
 fn three_workers_share_one_unix_socket() {
     let scratch = Scratch::new("workers");
