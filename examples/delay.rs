@@ -11,6 +11,8 @@
 //! `Response::answer_after` keeps the request in the loop's timer heap; the
 //! closure runs on the loop when the delay is over and sets the answer.
 
+mod common;
+
 use coffeeweb::{Config, Request, Response, Server};
 use std::time::Duration;
 
@@ -29,15 +31,10 @@ fn main() -> std::io::Result<()> {
         access_log: false,
         ..Config::default()
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_default();
-        match flag.as_str() {
-            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
-            _ => return Err(std::io::Error::other("usage: delay [--listen ADDR]")),
-        }
-    }
+    common::parse_args(&mut config, "usage: delay [--listen ADDR]...", |_, _, _| {
+        Ok(false)
+    })?;
     let server = Server::bind(config, delayed)?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    common::print_listening(&server);
     server.run()
 }

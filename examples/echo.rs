@@ -14,6 +14,8 @@
 //! page without it). Logs warnings and errors to stderr; SIGINT or SIGTERM
 //! shuts down gracefully, as the binary does.
 
+mod common;
+
 use coffeeweb::handlers::{StaticFiles, Welcome};
 use coffeeweb::{Config, Handler, Request, Response};
 use std::io;
@@ -75,13 +77,14 @@ fn crc32(bytes: &[u8]) -> u32 {
     })
 }
 
-const USAGE: &str = "usage: echo [--listen ADDR] [--root DIR] [--max-connections N] \
+const USAGE: &str = "usage: echo [--listen ADDR]... [--root DIR] [--max-connections N] \
                      [--header-timeout-ms N] [--max-body-bytes N]";
 
-fn parse<T: std::str::FromStr>(value: &str) -> io::Result<T> {
-    value
-        .parse()
-        .map_err(|_| io::Error::other(format!("{USAGE}: bad value {value:?}")))
+fn parse<T: std::str::FromStr>(value: &str) -> io::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    common::parse(USAGE, value)
 }
 
 fn main() -> io::Result<()> {
@@ -94,18 +97,18 @@ fn main() -> io::Result<()> {
         ..Config::default()
     };
     let mut downloads = Downloads::Welcome(Welcome);
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_default();
-        match flag.as_str() {
-            "--listen" => config.listen = parse(&value)?,
-            "--root" => downloads = Downloads::Files(StaticFiles::new(&value, false)?),
-            "--max-connections" => config.max_connections = parse(&value)?,
-            "--header-timeout-ms" => config.header_timeout = Duration::from_millis(parse(&value)?),
-            "--max-body-bytes" => config.max_body_bytes = parse(&value)?,
-            _ => return Err(io::Error::other(USAGE)),
+    common::parse_args(&mut config, USAGE, |config, flag, value| {
+        match flag {
+            "--root" => downloads = Downloads::Files(StaticFiles::new(value()?, false)?),
+            "--max-connections" => config.max_connections = parse(&value()?)?,
+            "--header-timeout-ms" => {
+                config.header_timeout = Duration::from_millis(parse(&value()?)?)
+            }
+            "--max-body-bytes" => config.max_body_bytes = parse(&value()?)?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     let server = coffeeweb::Server::bind_with(config, |_| Echo {
         downloads: downloads.for_another_loop(),
     })?;
@@ -119,7 +122,7 @@ fn main() -> io::Result<()> {
             handle.shutdown();
         }
     });
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    common::print_listening(&server);
     server.run()
 }
 

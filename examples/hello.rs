@@ -8,6 +8,8 @@
 //! The same 13 bytes that nginx's `return 200 "Hello, World!"` sends, which
 //! makes it the target of the side-by-side benchmarks (`scripts/bench.sh`).
 
+mod common;
+
 use coffeeweb::{Config, Request, Response, Server};
 
 fn hello(_: &Request<'_>, res: &mut Response) {
@@ -20,24 +22,16 @@ fn main() -> std::io::Result<()> {
         access_log: false,
         ..Config::default()
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        if flag == "--deferred-accept" {
-            config.deferred_accept = true;
-            continue;
+    let usage = "usage: hello [--listen ADDR]... [--workers N] [--deferred-accept]";
+    common::parse_args(&mut config, usage, |config, flag, value| {
+        match flag {
+            "--workers" => config.workers = common::parse(usage, &value()?)?,
+            "--deferred-accept" => config.deferred_accept = true,
+            _ => return Ok(false),
         }
-        let value = args.next().unwrap_or_default();
-        match flag.as_str() {
-            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
-            "--workers" => config.workers = value.parse().map_err(std::io::Error::other)?,
-            _ => {
-                return Err(std::io::Error::other(
-                    "usage: hello [--listen ADDR] [--workers N] [--deferred-accept]",
-                ))
-            }
-        }
-    }
+        Ok(true)
+    })?;
     let server = Server::bind(config, hello)?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    common::print_listening(&server);
     server.run()
 }

@@ -11,6 +11,8 @@
 //! waiting (an atomic counter here); anything slow belongs on another
 //! thread, not in a handler.
 
+mod common;
+
 use coffeeweb::{Config, Request, Response, Server, Status};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,19 +80,15 @@ fn not_allowed(res: &mut Response, allow: &str) {
 
 fn main() -> std::io::Result<()> {
     let mut config = Config::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--listen", Some(addr)) => {
-                config.listen = addr.parse().map_err(std::io::Error::other)?;
-            }
-            _ => return Err(std::io::Error::other("usage: json_api [--listen ADDR]")),
-        }
-    }
+    common::parse_args(
+        &mut config,
+        "usage: json_api [--listen ADDR]...",
+        |_, _, _| Ok(false),
+    )?;
     let cafe = Cafe::default();
     let server = Server::bind(config, move |req: &Request<'_>, res: &mut Response| {
         cafe.serve(req, res)
     })?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    common::print_listening(&server);
     server.run()
 }

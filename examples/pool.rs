@@ -11,6 +11,8 @@
 //! keeps the request, runs the closure on the pool, and the answer comes
 //! back to the loop through its waker. A full queue answers 503 at once.
 
+mod common;
+
 use coffeeweb::handlers::Pool;
 use coffeeweb::{Config, Request, Response, Server};
 use std::time::Duration;
@@ -20,14 +22,9 @@ fn main() -> std::io::Result<()> {
         access_log: false,
         ..Config::default()
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_default();
-        match flag.as_str() {
-            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
-            _ => return Err(std::io::Error::other("usage: pool [--listen ADDR]")),
-        }
-    }
+    common::parse_args(&mut config, "usage: pool [--listen ADDR]...", |_, _, _| {
+        Ok(false)
+    })?;
     let pool = Pool::new(16, 1024)?;
     let server = Server::bind(
         config,
@@ -42,6 +39,6 @@ fn main() -> std::io::Result<()> {
             }
         },
     )?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    common::print_listening(&server);
     server.run()
 }

@@ -15,6 +15,8 @@
 //! per subscriber); subscribers that left, or that stopped reading, are
 //! dropped at the next event.
 
+mod common;
+
 use coffeeweb::handlers::broadcast::{event, Broadcast};
 use coffeeweb::{Config, Request, Response, Server, Status};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,14 +26,9 @@ fn main() -> std::io::Result<()> {
         access_log: false,
         ..Config::default()
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_default();
-        match flag.as_str() {
-            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
-            _ => return Err(std::io::Error::other("usage: sse [--listen ADDR]")),
-        }
-    }
+    common::parse_args(&mut config, "usage: sse [--listen ADDR]...", |_, _, _| {
+        Ok(false)
+    })?;
     let events = Broadcast::new();
     let ticker = events.clone();
     std::thread::Builder::new()
@@ -68,6 +65,6 @@ fn main() -> std::io::Result<()> {
             res.error(Status::NOT_FOUND);
         }
     })?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    common::print_listening(&server);
     server.run()
 }

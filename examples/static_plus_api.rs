@@ -7,6 +7,8 @@
 //! curl -s http://127.0.0.1:8080/index.html
 //! ```
 
+mod common;
+
 use coffeeweb::handlers::StaticFiles;
 use coffeeweb::{Config, Handler, Request, Response, Server, Status};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -51,23 +53,18 @@ fn api(route: &str, req: &Request<'_>, res: &mut Response) {
 fn main() -> std::io::Result<()> {
     let mut config = Config::default();
     let mut root = String::from(".");
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_default();
-        match flag.as_str() {
-            "--listen" => config.listen = value.parse().map_err(std::io::Error::other)?,
-            "--root" => root = value,
-            _ => {
-                return Err(std::io::Error::other(
-                    "usage: static_plus_api [--listen ADDR] [--root DIR]",
-                ))
-            }
+    let usage = "usage: static_plus_api [--listen ADDR]... [--root DIR]";
+    common::parse_args(&mut config, usage, |_, flag, value| {
+        match flag {
+            "--root" => root = value()?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     let files = StaticFiles::new(&root, false)?;
     let server = Server::bind_with(config, |_| Site {
         files: files.for_another_loop(),
     })?;
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    common::print_listening(&server);
     server.run()
 }

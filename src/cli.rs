@@ -6,12 +6,12 @@
 
 use crate::handlers::cors::Origins;
 use crate::http::AddedFields;
-use crate::{AccessLogFormat, Config};
+use crate::{AccessLogFormat, Config, ListenAddr};
 use lexopt::prelude::*;
 use log::LevelFilter;
 use std::ffi::OsString;
 use std::fmt;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,7 +22,9 @@ coffeeweb — a small, fast, correct HTTP/1.1 server
 Usage: coffeeweb [OPTIONS]
 
 Options:
-  -l, --listen ADDR               address to bind; port 0 picks a free port [default: 127.0.0.1:8080]
+  -l, --listen ADDR               address to bind: HOST:PORT, [IPv6]:PORT or unix:PATH; port 0
+                                  picks a free port; repeatable, every worker serves every address
+                                  [default: 127.0.0.1:8080]
   -r, --root DIR                  serve static files from DIR (default: the built-in welcome page)
   -w, --workers N                 independent event loops sharing the port [default: 1]
       --max-connections N         open connections per worker; past it new ones are closed [default: 10000]
@@ -52,6 +54,9 @@ Options:
       --compress                  with --root: gzip text files once, off the event loop, and serve
                                   the copies to clients that accept them (F.br, F.zst, F.gz beside
                                   a file are always served that way)
+      --watch                     with --root: pages reload in the browser when a file under the
+                                  root changes (a script in each HTML page, an event stream at
+                                  /.coffeeweb/reload; inotify, Linux only)
       --access-log-format FMT     default, combined (NCSA combined) or json [default: default]
       --access-log FILE           append the access log to FILE; SIGUSR1 reopens it [default: stderr]
   -q, --quiet                     no access log
@@ -88,6 +93,8 @@ pub struct Options {
     pub fallback: Option<PathBuf>,
     /// `--compress`.
     pub compress: bool,
+    /// `--watch`: live reload.
+    pub watch: bool,
     /// `--cors`: the origins allowed cross-origin access.
     pub cors: Option<Origins>,
     /// `--metrics-path`: serve Prometheus metrics there.
@@ -126,6 +133,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
         status_path: None,
         fallback: None,
         compress: false,
+        watch: false,
         cors: None,
         metrics_path: None,
         httpbin: None,
@@ -133,6 +141,7 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
     };
     let config = &mut options.config;
     let mut added = Vec::new();
+    let mut listen = Vec::new();
     while let Some(arg) = parser.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help),
@@ -141,7 +150,8 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             Long("listing") => options.listing = true,
             Long("compress") => options.compress = true,
             Long("deferred-accept") => config.deferred_accept = true,
-            Short('l') | Long("listen") => config.listen = value(&mut parser, "--listen", address)?,
+            Long("watch") => options.watch = true,
+            Short('l') | Long("listen") => listen.push(value(&mut parser, "--listen", address)?),
             Short('r') | Long("root") => options.root = Some(parser.value()?.into()),
             Long("fallback") => options.fallback = Some(parser.value()?.into()),
             Long("cors") => options.cors = Some(value(&mut parser, "--cors", Origins::parse)?),
@@ -196,6 +206,9 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
             _ => return Err(arg.unexpected().into()),
         }
     }
+    if !listen.is_empty() {
+        config.listen = listen;
+    }
     let fields = added.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     config.added_fields = AddedFields::new(fields).map_err(UsageError)?;
     Ok(Command::Run(Box::new(options)))
@@ -212,13 +225,19 @@ fn value<T>(
     check(&text).map_err(|why| UsageError(format!("invalid value '{text}' for {flag}: {why}")))
 }
 
-fn address(text: &str) -> Result<SocketAddr, String> {
+/// `unix:PATH`, an IP address with a port, or a host name with a port
+/// (its first address).
+fn address(text: &str) -> Result<ListenAddr, String> {
     if let Ok(addr) = text.parse() {
         return Ok(addr);
     }
+    if text.starts_with("unix:") {
+        return Err("expected unix:PATH".into());
+    }
     text.to_socket_addrs()
-        .map_err(|e| format!("expected HOST:PORT ({e})"))?
+        .map_err(|e| format!("expected HOST:PORT, [IPv6]:PORT or unix:PATH ({e})"))?
         .next()
+        .map(ListenAddr::Tcp)
         .ok_or_else(|| "the host has no address".to_string())
 }
 
@@ -333,7 +352,7 @@ mod tests {
     fn defaults_follow_the_contract() {
         let options = run(&[]);
         assert_eq!(options.config, Config::default());
-        assert_eq!(options.config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(options.config.listen, ["127.0.0.1:8080".parse().unwrap()]);
         assert_eq!(options.log_level, LevelFilter::Info);
         assert_eq!(options.root, None);
         assert!(!options.listing);
@@ -384,13 +403,14 @@ mod tests {
             "json",
             "--access-log",
             "/var/log/x.log",
+            "--watch",
             "-q",
             "--log-level",
             "DEBUG",
         ]);
         let c = &o.config;
         assert!(c.deferred_accept);
-        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.listen, ["127.0.0.1:0".parse().unwrap()]);
         assert_eq!(o.root, Some(PathBuf::from("/srv")));
         assert_eq!((c.workers, c.max_connections), (2, 5));
         assert_eq!(c.header_timeout, Duration::from_millis(250));
@@ -406,7 +426,7 @@ mod tests {
         assert!(o.listing && !c.access_log);
         assert_eq!(o.fallback, Some(PathBuf::from("index.html")));
         assert_eq!(o.cors, Some(Origins::Any));
-        assert!(o.compress);
+        assert!(o.compress && o.watch);
         assert_eq!(o.metrics_path.as_deref(), Some("/metrics"));
         assert_eq!(o.httpbin.as_deref(), Some("/_bin"));
         assert_eq!(c.access_log_format, AccessLogFormat::Json);
@@ -419,9 +439,27 @@ mod tests {
         assert_eq!(run(&["--workers=3"]).config.workers, 3);
         assert_eq!(run(&["-w4"]).config.workers, 4);
         assert_eq!(
-            run(&["--listen=[::1]:0"]).config.listen.to_string(),
-            "[::1]:0"
+            run(&["--listen=[::1]:0"]).config.listen,
+            [ListenAddr::Tcp("[::1]:0".parse().unwrap())]
         );
+    }
+
+    #[test]
+    fn listen_is_repeatable_in_order_and_takes_unix_paths() {
+        let o = run(&[
+            "-l",
+            "127.0.0.1:0",
+            "--listen",
+            "unix:/tmp/a.sock",
+            "-l[::1]:0",
+        ]);
+        let shown: Vec<String> = o.config.listen.iter().map(|a| a.to_string()).collect();
+        assert_eq!(shown, ["127.0.0.1:0", "unix:/tmp/a.sock", "[::1]:0"]);
+        assert_eq!(
+            o.config.listen[1],
+            ListenAddr::Unix(PathBuf::from("/tmp/a.sock"))
+        );
+        assert!(error(&["--listen", "unix:"]).contains("--listen"));
     }
 
     #[test]
@@ -515,6 +553,7 @@ mod tests {
             "--listing",
             "--fallback",
             "--compress",
+            "--watch",
             "--quiet",
             "--log-level",
             "--help",

@@ -1,15 +1,71 @@
 //! Everything that can be configured, with the contract's defaults.
 
 use crate::http::AddedFields;
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
+
+/// An address to listen on: TCP (IPv4 or IPv6), or a Unix-domain socket.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ListenAddr {
+    /// `HOST:PORT`; port 0 picks a free port.
+    Tcp(SocketAddr),
+    /// `unix:PATH`: the socket file is made on bind and removed at exit.
+    Unix(PathBuf),
+}
+
+impl From<SocketAddr> for ListenAddr {
+    fn from(addr: SocketAddr) -> ListenAddr {
+        ListenAddr::Tcp(addr)
+    }
+}
+
+impl ListenAddr {
+    /// How the listening line names it: `http://HOST:PORT` (IPv6 as
+    /// `http://[::1]:PORT`) or `unix:PATH`.
+    pub fn url(&self) -> String {
+        match self {
+            ListenAddr::Tcp(addr) => format!("http://{addr}"),
+            ListenAddr::Unix(path) => format!("unix:{}", path.display()),
+        }
+    }
+}
+
+/// `unix:PATH`, or a numeric `IP:PORT` (`[::1]:8080`); host names are
+/// resolved by the command line, not here.
+impl FromStr for ListenAddr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ListenAddr, String> {
+        match text.strip_prefix("unix:") {
+            Some("") => Err("expected unix:PATH".into()),
+            Some(path) => Ok(ListenAddr::Unix(path.into())),
+            None => text
+                .parse()
+                .map(ListenAddr::Tcp)
+                .map_err(|_| "expected IP:PORT or unix:PATH".into()),
+        }
+    }
+}
+
+/// As `--listen` takes it: `127.0.0.1:8080`, `[::1]:8080`, `unix:PATH`.
+impl fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddr::Tcp(addr) => write!(f, "{addr}"),
+            ListenAddr::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
 
 /// How a [`Server`](crate::Server) listens, limits and times out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Address to bind; port 0 picks a free port.
-    pub listen: SocketAddr,
+    /// Addresses to bind, each served by every worker; port 0 picks a
+    /// free port.
+    pub listen: Vec<ListenAddr>,
     /// Independent event loops sharing the port (SO_REUSEPORT).
     pub workers: usize,
     /// Open client connections per worker; past it, new ones are closed at
@@ -70,7 +126,7 @@ pub const MAX_HEADER_BYTES_LIMIT: usize = 64 * 1024 * 1024;
 impl Default for Config {
     fn default() -> Config {
         Config {
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            listen: vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)).into()],
             workers: 1,
             max_connections: 10_000,
             header_timeout: Duration::from_secs(10),

@@ -6,11 +6,11 @@
 //! ```no_run
 //! use coffeeweb::{Config, Request, Response, Server};
 //!
-//! let config = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+//! let config = Config { listen: vec!["127.0.0.1:0".parse().unwrap()], ..Config::default() };
 //! let server = Server::bind(config, |req: &Request<'_>, res: &mut Response| {
 //!     res.header("Content-Type", "text/plain").set_body(format!("you asked for {}\n", req.path()));
 //! })?;
-//! println!("listening on {}", server.local_addr());
+//! println!("listening on {}", server.local_addrs()[0].url());
 //! server.run()?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
@@ -35,7 +35,7 @@ pub mod http;
 pub mod server;
 pub mod snapshot;
 
-pub use config::{AccessLogFormat, Config};
+pub use config::{AccessLogFormat, Config, ListenAddr};
 pub use handlers::Handler;
 pub use http::{Body, Generated, Request, Response, Status};
 pub use server::{Server, ServerHandle};

@@ -3,8 +3,9 @@
 
 use coffeeweb::cli::{self, Command, Options};
 use coffeeweb::handlers::cors::Origins;
+use coffeeweb::handlers::live_reload::{self, LiveReload};
 use coffeeweb::handlers::{
-    Cors, Httpbin, MetricsPage, Mount, StaticFiles, StatusPage, Welcome, WithStatus,
+    Broadcast, Cors, Httpbin, MetricsPage, Mount, StaticFiles, StatusPage, Welcome, WithStatus,
 };
 use coffeeweb::{Config, Handler, Server, ServerHandle};
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
@@ -50,9 +51,14 @@ fn run(mut options: Options) -> ExitCode {
         eprintln!("error: cannot start logging: {e}");
     }
     let Some(root) = &options.root else {
-        if options.fallback.is_some() {
-            eprintln!("error: --fallback needs --root");
-            return ExitCode::from(2);
+        for (set, flag) in [
+            (options.fallback.is_some(), "--fallback"),
+            (options.watch, "--watch"),
+        ] {
+            if set {
+                eprintln!("error: {flag} needs --root");
+                return ExitCode::from(2);
+            }
         }
         for (set, flag) in [
             (options.listing, "--listing"),
@@ -62,13 +68,21 @@ fn run(mut options: Options) -> ExitCode {
                 log::warn!("{flag} has no effect without --root");
             }
         }
-        let front = Front::of(&options);
-        return serve(options.config, move |server| front.around(server, Welcome));
+        let front = Front::of(&options, None);
+        return serve(options.config, None, move |server| {
+            front.around(server, Welcome)
+        });
     };
+    if options.watch && !coffeeweb::server::watch::SUPPORTED {
+        eprintln!("error: --watch needs inotify, which this system does not have (Linux only)");
+        return ExitCode::from(2);
+    }
+    let reload = options.watch.then(Broadcast::new);
+    let watch = reload.clone().map(|reload| (root.as_path(), reload));
     match static_files(root, &options) {
         Ok(files) => {
-            let front = Front::of(&options);
-            serve(options.config, move |server| {
+            let front = Front::of(&options, reload);
+            serve(options.config, watch, move |server| {
                 front.around(server, files.for_another_loop())
             })
         }
@@ -93,6 +107,9 @@ fn static_files(root: &Path, options: &Options) -> Result<StaticFiles, String> {
             .with_compression()
             .map_err(|e| format!("cannot start --compress: {e}"))?;
     }
+    if options.watch {
+        files = files.with_reload_script();
+    }
     Ok(files)
 }
 
@@ -102,23 +119,27 @@ struct Front {
     status_path: Option<String>,
     metrics_path: Option<String>,
     httpbin: Option<String>,
+    /// `--watch`: the broadcast the file watcher announces changes to.
+    reload: Option<Broadcast>,
 }
 
 /// One event loop's handler, outermost first.
-type Handlers<H> = Cors<WithStatus<Mount<MetricsPage, Mount<Httpbin, H>>>>;
+type Handlers<H> = Cors<WithStatus<Mount<MetricsPage, Mount<Httpbin, Mount<LiveReload, H>>>>>;
 
 impl Front {
-    fn of(options: &Options) -> Front {
+    fn of(options: &Options, reload: Option<Broadcast>) -> Front {
         Front {
             cors: options.cors.clone(),
             status_path: options.status_path.clone(),
             metrics_path: options.metrics_path.clone(),
             httpbin: options.httpbin.clone(),
+            reload,
         }
     }
 
-    /// `inner` with CORS, the statistics page, the metrics and the test
-    /// endpoints in front of it, each only when its flag asked for it.
+    /// `inner` with CORS, the statistics page, the metrics, the test
+    /// endpoints and the live-reload stream in front of it, each only when
+    /// its flag asked for it.
     fn around<H: Handler>(&self, server: &ServerHandle, inner: H) -> Handlers<H> {
         let figures = |server: &ServerHandle| {
             let server = server.clone();
@@ -129,18 +150,24 @@ impl Front {
         let metrics =
             (self.metrics_path.clone()).map(|path| MetricsPage::new(path, figures(server)));
         let status = (self.status_path.clone()).map(|path| StatusPage::new(path, figures(server)));
-        let inner = Mount::new(metrics, Mount::new(httpbin, inner));
+        let reload = self.reload.clone().map(LiveReload::new);
+        let inner = Mount::new(metrics, Mount::new(httpbin, Mount::new(reload, inner)));
         Cors::new(WithStatus::new(status, inner), self.cors.clone())
     }
 }
 
-/// Binds and runs, each event loop's handler made by `make`.
-fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> ExitCode {
+/// Binds and runs, each event loop's handler made by `make`; with
+/// `watch`, changes under its folder are announced to its broadcast.
+fn serve<H: Handler>(
+    config: Config,
+    watch: Option<(&Path, Broadcast)>,
+    make: impl FnMut(&ServerHandle) -> H,
+) -> ExitCode {
     match coffeeweb::server::rlimit::raise_open_files_limit() {
         Ok((old, new)) => log::debug!("open files limit: {old} -> {new}"),
         Err(e) => log::warn!("cannot raise the open files limit: {e}"),
     }
-    let server = match Server::bind_with(config, make) {
+    let mut server = match Server::bind_with(config, make) {
         Ok(server) => server,
         Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
             eprintln!("error: {e}");
@@ -151,11 +178,21 @@ fn serve<H: Handler>(config: Config, make: impl FnMut(&ServerHandle) -> H) -> Ex
             return ExitCode::from(1);
         }
     };
+    if let Some((root, reload)) = watch {
+        if let Err(e) = server.watch(root, move || {
+            live_reload::announce(&reload);
+        }) {
+            eprintln!("error: cannot watch '{}': {e}", root.display());
+            return ExitCode::from(1);
+        }
+    }
     if let Err(e) = stop_on_signals(server.handle()) {
         eprintln!("error: cannot install signal handlers: {e}");
         return ExitCode::from(1);
     }
-    println!("coffeeweb listening on http://{}", server.local_addr());
+    for addr in server.local_addrs() {
+        println!("coffeeweb listening on {}", addr.url());
+    }
     if io::stdout().flush().is_err() {
         log::warn!("stdout is closed; the listening line was lost");
     }

@@ -15,19 +15,23 @@ struct Example {
     addr: SocketAddr,
 }
 
+/// The example `name`, built now.
+fn built(name: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", name])
+        .status()
+        .expect("cargo build --example");
+    assert!(status.success());
+    PathBuf::from(env!("CARGO_BIN_EXE_coffeeweb"))
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name)
+}
+
 impl Example {
     fn start(name: &str, args: &[&str]) -> Example {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", name])
-            .status()
-            .expect("cargo build --example");
-        assert!(status.success());
-        let binary = PathBuf::from(env!("CARGO_BIN_EXE_coffeeweb"))
-            .parent()
-            .unwrap()
-            .join("examples")
-            .join(name);
-        let mut child = Command::new(binary)
+        let mut child = Command::new(built(name))
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -63,6 +67,51 @@ fn hello() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, b"Hello, World!");
     assert_eq!(reply.header("content-type"), Some("text/plain"));
+}
+
+/// The examples read `--listen` as the binary does (examples/common):
+/// repeatable, `unix:PATH` too, one listening line each.
+#[test]
+fn hello_listens_on_several_addresses_and_a_unix_socket() {
+    use std::io::{Read, Write};
+    let binary = built("hello");
+    let sock = std::env::temp_dir().join(format!("coffeeweb-hello-{}.sock", std::process::id()));
+    let unix = format!("unix:{}", sock.display());
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--listen",
+        &unix,
+        "--workers",
+        "2",
+    ];
+    let (mut child, lines, _rest) = common::spawn_for_lines(binary.to_str().unwrap(), &args, 2);
+    assert!(lines[0].starts_with("coffeeweb listening on http://127.0.0.1:"));
+    assert_eq!(lines[1], format!("coffeeweb listening on {unix}\n"));
+    let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    stream.set_read_timeout(Some(common::IO_TIMEOUT)).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&sock);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with("Hello, World!"), "{reply}");
+}
+
+#[test]
+fn a_bad_listen_value_is_refused_with_the_usage() {
+    let output = Command::new(built("pool"))
+        .args(["--listen", "nowhere"])
+        .output()
+        .expect("run the example");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("usage: pool"), "{stderr}");
+    assert!(stderr.contains("nowhere"), "{stderr}");
 }
 
 #[test]

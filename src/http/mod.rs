@@ -11,12 +11,14 @@ pub mod framing;
 pub mod json;
 pub mod late;
 pub mod parse;
+mod peer;
 mod request;
 mod response;
 mod status;
 
 pub use error::RequestError;
 pub use parse::Version;
+pub use peer::{Host, Peer};
 pub use request::Request;
 pub use response::{
     AddedFields, Body, ConnectionHeader, FileBody, Generated, Response, StreamLength,

@@ -6,7 +6,7 @@
 //! copies.
 
 use super::parse::{Head, HeaderSpan, Version};
-use std::net::SocketAddr;
+use super::Peer;
 
 /// A parsed request, borrowed from the connection's buffer.
 #[derive(Clone, Copy, Debug)]
@@ -15,7 +15,7 @@ pub struct Request<'a> {
     head: &'a Head,
     headers: &'a [HeaderSpan],
     body: &'a [u8],
-    peer: Option<SocketAddr>,
+    peer: Option<Peer>,
 }
 
 /// The parser accepted these bytes only if they are ASCII, so the
@@ -49,16 +49,17 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The same request, from the client at `peer`.
-    pub fn with_peer(self, peer: SocketAddr) -> Request<'a> {
+    /// The same request, from `peer`.
+    pub fn with_peer(self, peer: Peer) -> Request<'a> {
         Request {
             peer: Some(peer),
             ..self
         }
     }
 
-    /// The client's address, when the server knows it.
-    pub fn peer(&self) -> Option<SocketAddr> {
+    /// The client: its address for TCP, [`Peer::Unix`] through a
+    /// Unix-domain socket; none for a request made in memory.
+    pub fn peer(&self) -> Option<Peer> {
         self.peer
     }
 

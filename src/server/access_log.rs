@@ -7,7 +7,9 @@
 //! to the kernel in one `write`, and earlier only if the buffer passes
 //! [`FLUSH_AT`]. The time is read once per batch, when its first line is
 //! formatted, and formatted again only when the second changes. The client
-//! address is the connection's, kept since the accept.
+//! address is the connection's, kept since the accept; a client of a
+//! Unix-domain socket (`--listen unix:PATH`) has none and is written
+//! `unix:`, as nginx writes its `$remote_addr`.
 //!
 //! A log file is opened in append mode by each loop, so the loops' batches
 //! (whole lines each) never overwrite one another. SIGUSR1 makes every
@@ -31,11 +33,10 @@
 //! of what its line needs; with the log off it keeps nothing.
 
 use crate::http::date::{unix_seconds, Civil};
-use crate::http::{json, Request, Status, Version};
+use crate::http::{json, Peer, Request, Status, Version};
 use crate::AccessLogFormat;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -49,7 +50,7 @@ pub const FLUSH_AT: usize = 64 * 1024;
 #[derive(Clone, Copy, Debug)]
 pub struct Entry<'r, 'a> {
     /// The client.
-    pub peer: SocketAddr,
+    pub peer: Peer,
     /// The request, as far as it is known.
     pub req: Logged<'r, 'a>,
     /// The response status.
@@ -356,7 +357,7 @@ fn default_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Resu
 
 /// NCSA combined: `host - - [time] "request" status bytes "referer" "ua"`.
 fn combined_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Result<()> {
-    write!(out, "{} - - [{}] \"", e.peer.ip(), clock.text)?;
+    write!(out, "{} - - [{}] \"", e.peer.host(), clock.text)?;
     match e.req.line() {
         Some((method, target, version)) => {
             push_quoted(out, method);
@@ -399,7 +400,7 @@ fn json_line(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_, '_>) -> io::Result<
         out,
         "{{\"time\":\"{}Z\",\"remote\":\"{}\",\"method\":",
         clock.text,
-        e.peer.ip()
+        e.peer.host()
     )?;
     let field = |out: &mut Vec<u8>, value: Option<&[u8]>| match value {
         Some(v) => json::push_str(out, v),

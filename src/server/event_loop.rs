@@ -1,5 +1,5 @@
-//! One event loop: a `mio::Poll`, a listener, and the connections it
-//! accepted, all owned by one thread.
+//! One event loop: a `mio::Poll`, its listeners (one per `--listen`
+//! address), and the connections it accepted, all owned by one thread.
 //!
 //! ```text
 //!  ┌──────────────────────────────────────────────────────────────────┐
@@ -8,23 +8,27 @@
 //!                  ▼
 //!   tick: read the clock once, refresh the Date line
 //!                  ▼
-//!   for each event:  LISTENER → remember it is ready
+//!   for each event:  conn     → record readiness, drive the connection
+//!                    listener → remember it is ready
 //!                    WAKER    → shutdown requested?
-//!                    conn     → record readiness, drive the connection
+//!                    WATCH    → read inotify, note the change (--watch)
 //!                  ▼
 //!   accept (up to ACCEPTS_PER_TURN, unless paused by EMFILE)
 //!                  ▼
 //!   drive the ready list (read budget ran out earlier, this wake-up or the last)
 //!                  ▼
-//!   expire deadlines (408, or close)
+//!   expire deadlines (408, or close; the end of a burst of changes)
 //!                  ▼
 //!   free the slab entries of connections closed in this batch
 //! ```
 //!
 //! # Tokens
 //!
-//! A connection's token is its slab key. The listener and the waker take
-//! the two keys just below `usize::MAX`, which the slab never reaches.
+//! A connection's token is its slab key, always below [`LISTENERS`]
+//! (half the address space: the slab never gets there). Listener `i` has
+//! `LISTENERS + i`; the waker and the watcher take keys just below
+//! `usize::MAX`. So telling a connection's event from the rest, which is
+//! nearly every event, is one comparison with a constant.
 //!
 //! # Why closed entries are freed at the end of the batch
 //!
@@ -41,7 +45,7 @@
 //! Work per wake-up is capped: [`READS_PER_TURN`](super::connection::READS_PER_TURN)
 //! reads per connection and [`ACCEPTS_PER_TURN`] accepts. Readiness that
 //! was not used up is remembered (the connection goes on the ready list;
-//! the listener keeps `listener_ready`) and the next `poll` does not sleep,
+//! a listener keeps its ready flag) and the next `poll` does not sleep,
 //! because under edge triggering no new event would come for it.
 //!
 //! # Running out of descriptors
@@ -52,18 +56,19 @@
 //! [`ACCEPT_BACKOFF`], or until a connection of ours closes, then drains
 //! the backlog (what nginx and actix-server do).
 
-use super::connection::{Connection, Drive, Next};
+use super::connection::{Connection, Drive, Next, Stream};
 use super::context::Context;
-use super::listener;
+use super::listener::{self, Bound, Listener};
 use super::stats::{LoopStats, Phase};
 use super::timers::{HasTimer, TimerKind, Timers};
 use super::trim::Trim;
+use super::watch::Watcher;
 use super::Shared;
 use crate::handlers::Handler;
 use crate::http::late::{LateEvent, Ticket};
+use crate::http::Peer;
 use log::{debug, error, info, trace, warn};
 use mio::event::Event;
-use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use std::cmp::Reverse;
@@ -73,10 +78,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-/// The listener's token.
-pub const LISTENER: Token = Token(usize::MAX - 1);
-/// The waker's token (shutdown requests).
+/// The token of the first listener; listener `i` has `LISTENERS + i`, and
+/// every connection's token is below it.
+pub const LISTENERS: usize = usize::MAX / 2;
+/// The waker's token (shutdown requests, late answers).
 pub const WAKER: Token = Token(usize::MAX - 2);
+/// The token of the file watcher's inotify descriptor (`--watch`).
+pub const WATCH: Token = Token(usize::MAX - 3);
 
 /// Most connections accepted per wake-up.
 pub const ACCEPTS_PER_TURN: usize = 128;
@@ -96,8 +104,13 @@ const SLAB_KEEP: usize = 1024;
 /// One worker's loop.
 pub struct EventLoop<H> {
     poll: Poll,
-    listener: Option<TcpListener>,
+    /// Each listener, with whether it may have connections waiting
+    /// (emptied at shutdown).
+    listeners: Vec<(Listener, bool)>,
+    /// Some listener may have connections waiting.
     listener_ready: bool,
+    /// `--watch`, in the one loop that watches.
+    watcher: Option<Watcher>,
     accept_resume: Option<u64>,
     conns: Slab<Connection>,
     closed: Vec<usize>,
@@ -123,17 +136,24 @@ pub struct EventLoop<H> {
 
 impl<H: Handler> EventLoop<H> {
     /// A loop over `poll` (whose waker is already registered) serving
-    /// `listener` with `cx`.
+    /// `listeners` with `cx`.
     pub fn new(
         poll: Poll,
-        listener: std::net::TcpListener,
+        listeners: Vec<Bound>,
         cx: Context<H>,
         shared: Arc<Shared>,
     ) -> io::Result<EventLoop<H>> {
         let config = &shared.config;
-        let mut listener = TcpListener::from_std(listener);
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut registered = Vec::with_capacity(listeners.len());
+        for (index, bound) in listeners.into_iter().enumerate() {
+            let mut listener = Listener::from_bound(bound);
+            poll.registry().register(
+                listener.source(),
+                Token(LISTENERS + index),
+                Interest::READABLE,
+            )?;
+            registered.push((listener, false));
+        }
         let timers = Timers::new(
             Instant::now(),
             [
@@ -148,8 +168,9 @@ impl<H: Handler> EventLoop<H> {
         );
         Ok(EventLoop {
             poll,
-            listener: Some(listener),
+            listeners: registered,
             listener_ready: false,
+            watcher: None,
             accept_resume: None,
             conns: Slab::new(),
             closed: Vec::new(),
@@ -167,6 +188,13 @@ impl<H: Handler> EventLoop<H> {
             shared,
             shutdown_deadline: None,
         })
+    }
+
+    /// Makes `watcher`'s descriptor one more readiness source of this loop.
+    pub fn watch(&mut self, watcher: Watcher) -> io::Result<()> {
+        watcher.register(self.poll.registry(), WATCH)?;
+        self.watcher = Some(watcher);
+        Ok(())
     }
 
     /// Runs until shutdown completes.
@@ -230,7 +258,13 @@ impl<H: Handler> EventLoop<H> {
             self.accept_resume,
             self.shutdown_deadline,
         ];
-        let nearest = deadlines.into_iter().flatten().min()?;
+        let nearest = deadlines.into_iter().flatten().min();
+        // Outside the array: one more element costs every wake-up ~20
+        // instructions (callgrind), a `None` here two.
+        let nearest = match self.watcher.as_ref().and_then(Watcher::deadline) {
+            Some(burst) => Some(nearest.map_or(burst, |n| n.min(burst))),
+            None => nearest,
+        }?;
         let now = self.timers.millis(Instant::now());
         Some(Duration::from_millis(nearest.saturating_sub(now)))
     }
@@ -238,38 +272,48 @@ impl<H: Handler> EventLoop<H> {
     fn on_event(&mut self, event: &Event) {
         self.stats().events_total.add(1);
         match event.token() {
-            LISTENER => {
-                trace!("loop: listener readable");
-                self.listener_ready = true;
+            Token(key) if key < LISTENERS => self.on_connection_event(key, event),
+            WATCH => {
+                if let Some(watcher) = &mut self.watcher {
+                    watcher.readable(self.now);
+                }
             }
             WAKER => {
                 trace!("loop: woken");
                 self.on_wake();
             }
             Token(key) => {
-                let Some(conn) = self.conns.get_mut(key) else {
-                    return;
-                };
-                if conn.is_closed() {
-                    return;
+                trace!("loop: listener {} readable", key - LISTENERS);
+                if let Some((_, ready)) = self.listeners.get_mut(key - LISTENERS) {
+                    *ready = true;
+                    self.listener_ready = true;
                 }
-                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-                let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-                trace!(
-                    "{}: event{}{}{}",
-                    conn.tag(),
-                    if event.is_readable() { " readable" } else { "" },
-                    if event.is_writable() { " writable" } else { "" },
-                    if event.is_read_closed() {
-                        " read-closed"
-                    } else {
-                        ""
-                    },
-                );
-                conn.ready(readable, writable, event.is_read_closed());
-                self.drive(key);
             }
         }
+    }
+
+    fn on_connection_event(&mut self, key: usize, event: &Event) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if conn.is_closed() {
+            return;
+        }
+        let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+        let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+        trace!(
+            "{}: event{}{}{}",
+            conn.tag(),
+            if event.is_readable() { " readable" } else { "" },
+            if event.is_writable() { " writable" } else { "" },
+            if event.is_read_closed() {
+                " read-closed"
+            } else {
+                ""
+            },
+        );
+        conn.ready(readable, writable, event.is_read_closed());
+        self.drive(key);
     }
 
     fn drive(&mut self, key: usize) {
@@ -346,14 +390,26 @@ impl<H: Handler> EventLoop<H> {
         if !self.listener_ready || self.accept_resume.is_some() {
             return;
         }
+        for index in 0..self.listeners.len() {
+            if self.listeners[index].1 && self.accept_resume.is_none() {
+                self.accept_from(index);
+            }
+        }
+        self.listener_ready = self.listeners.iter().any(|(_, ready)| *ready);
+    }
+
+    /// Accepts from listener `index` until its backlog is empty or the
+    /// turn's budget is spent.
+    fn accept_from(&mut self, index: usize) {
         for _ in 0..ACCEPTS_PER_TURN {
-            let Some(listener) = &self.listener else {
+            let Some((listener, ready)) = self.listeners.get_mut(index) else {
                 return;
             };
+            let deferred = self.deferred_accept && listener.defers();
             match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer),
+                Ok((stream, peer)) => self.admit(stream, peer, deferred),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.listener_ready = false;
+                    *ready = false;
                     return;
                 }
                 Err(e) if is_transient_accept_error(&e) => debug!("accept: {e}"),
@@ -371,7 +427,7 @@ impl<H: Handler> EventLoop<H> {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
+    fn admit(&mut self, mut stream: Stream, peer: Peer, deferred: bool) {
         if self.conns.len() >= self.max_connections {
             debug!(
                 "refusing a connection: --max-connections {} reached",
@@ -380,15 +436,15 @@ impl<H: Handler> EventLoop<H> {
             self.stats().connections_refused.add(1);
             return;
         }
-        if !listener::NODELAY_INHERITED {
-            if let Err(e) = stream.set_nodelay(true) {
+        if let (false, Stream::Tcp(tcp)) = (listener::NODELAY_INHERITED, &stream) {
+            if let Err(e) = tcp.set_nodelay(true) {
                 debug!("TCP_NODELAY: {e}");
             }
         }
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         if let Err(e) = self.poll.registry().register(
-            &mut stream,
+            stream.source(),
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         ) {
@@ -403,7 +459,7 @@ impl<H: Handler> EventLoop<H> {
         stats.phase(Phase::Idle).add(1);
         self.timers
             .arm(&mut self.conns, key, TimerKind::Header, self.now);
-        if self.deferred_accept {
+        if deferred {
             // Its first bytes are already here: read them now rather than
             // after the next epoll_wait.
             self.conns[key].ready(true, true, false);
@@ -425,6 +481,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn expire_timers(&mut self) {
+        if let Some(watcher) = &mut self.watcher {
+            watcher.expire(self.now);
+        }
         while let Some((key, kind)) = self.timers.pop_expired(&mut self.conns, self.now) {
             let conn = &mut self.conns[key];
             debug!("{}: {kind:?} deadline passed", conn.tag());
@@ -489,9 +548,9 @@ impl<H: Handler> EventLoop<H> {
     /// others finish (each response is now their last) until the deadline.
     fn begin_shutdown(&mut self) {
         info!("shutting down: {} connections open", self.conns.len());
-        if let Some(mut listener) = self.listener.take() {
-            if let Err(e) = self.poll.registry().deregister(&mut listener) {
-                error!("deregistering the listener: {e}");
+        for (mut listener, _) in self.listeners.drain(..) {
+            if let Err(e) = self.poll.registry().deregister(listener.source()) {
+                error!("deregistering a listener: {e}");
             }
         }
         self.listener_ready = false;

@@ -51,10 +51,26 @@
 //! `TCP_NODELAY` is set on the listener: Linux copies it to every accepted
 //! socket, which saves a `setsockopt` per connection (elsewhere the loop
 //! sets it on each connection, see [`NODELAY_INHERITED`]).
+//!
+//! A Unix-domain socket (`unix:PATH`) is one listening socket whatever the
+//! number of workers (there is no `SO_REUSEPORT` balancing for them): each
+//! loop registers a descriptor of its own (a `dup`) and whichever accepts
+//! first gets the connection. Its file is made by `bind` and removed when
+//! the [`SocketFile`] guard is dropped (when `Server::run` returns). A
+//! file already at PATH is replaced only if it is a socket that nobody
+//! listens on (connecting is refused: a server that died without cleaning
+//! up); anything else there is an error that names it.
 
+use super::connection::Stream;
+use crate::http::Peer;
+use crate::ListenAddr;
+use mio::event::Source;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
 
 /// The accept queue we ask the kernel for.
 pub const BACKLOG: i32 = 4096;
@@ -75,11 +91,143 @@ pub const CAN_DEFER_ACCEPT: bool = cfg!(any(target_os = "linux", target_os = "an
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub const DEFER_ACCEPT_SECS: i32 = 1;
 
+/// A bound listening socket, before a loop registers it.
+#[derive(Debug)]
+pub enum Bound {
+    /// A TCP listener.
+    Tcp(TcpListener),
+    /// A Unix-domain listener.
+    Unix(UnixListener),
+}
+
+/// A listener registered in a loop.
+#[derive(Debug)]
+pub enum Listener {
+    /// A TCP listener.
+    Tcp(mio::net::TcpListener),
+    /// A Unix-domain listener.
+    Unix(mio::net::UnixListener),
+}
+
+impl Listener {
+    /// Takes a bound (non-blocking) socket into the loop.
+    pub fn from_bound(bound: Bound) -> Listener {
+        match bound {
+            Bound::Tcp(l) => Listener::Tcp(mio::net::TcpListener::from_std(l)),
+            Bound::Unix(l) => Listener::Unix(mio::net::UnixListener::from_std(l)),
+        }
+    }
+
+    /// Accepts one connection, with its client.
+    pub fn accept(&self) -> io::Result<(Stream, Peer)> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, a)| (Stream::Tcp(s), Peer::Tcp(a))),
+            Listener::Unix(l) => l.accept().map(|(s, _)| (Stream::Unix(s), Peer::Unix)),
+        }
+    }
+
+    /// Whether its connections come with their first bytes
+    /// (`TCP_DEFER_ACCEPT`, when the loop asked for it).
+    pub fn defers(&self) -> bool {
+        matches!(self, Listener::Tcp(_))
+    }
+
+    /// The listener as something `mio` can register.
+    pub fn source(&mut self) -> &mut dyn Source {
+        match self {
+            Listener::Tcp(l) => l,
+            Listener::Unix(l) => l,
+        }
+    }
+}
+
+/// The file of a Unix-domain listener, removed when dropped.
+#[derive(Debug)]
+pub struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.0) {
+            log::warn!("cannot remove {}: {e}", self.0.display());
+        }
+    }
+}
+
+/// What binding one address gave: a listener per worker, the address
+/// bound (with the real port), and the socket file to remove at exit.
+#[derive(Debug)]
+pub struct Binding {
+    /// One listener per worker.
+    pub listeners: Vec<Bound>,
+    /// The address as bound.
+    pub local: ListenAddr,
+    /// The socket file of a Unix listener.
+    pub file: Option<SocketFile>,
+}
+
+/// Binds `addr` for `workers` loops (TCP with `TCP_DEFER_ACCEPT` when
+/// `deferred`).
+pub fn bind(addr: &ListenAddr, workers: usize, deferred: bool) -> io::Result<Binding> {
+    match addr {
+        ListenAddr::Tcp(addr) => {
+            let listeners = bind_tcp(*addr, workers, deferred)?;
+            let local = ListenAddr::Tcp(listeners[0].local_addr()?);
+            Ok(Binding {
+                listeners: listeners.into_iter().map(Bound::Tcp).collect(),
+                local,
+                file: None,
+            })
+        }
+        ListenAddr::Unix(path) => {
+            let (listener, file) = bind_unix(path)?;
+            let mut listeners = Vec::with_capacity(workers);
+            for _ in 1..workers {
+                listeners.push(Bound::Unix(listener.try_clone()?));
+            }
+            listeners.push(Bound::Unix(listener));
+            Ok(Binding {
+                listeners,
+                local: ListenAddr::Unix(path.clone()),
+                file: Some(file),
+            })
+        }
+    }
+}
+
+/// Binds a Unix-domain listener at `path`, replacing a stale socket file.
+fn bind_unix(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
+    if let Ok(metadata) = std::fs::symlink_metadata(path) {
+        if !metadata.file_type().is_socket() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
+        }
+        match UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("a server is listening on {}", path.display()),
+                ))
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                log::info!("replacing the stale socket {}", path.display());
+                std::fs::remove_file(path)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let listener = UnixListener::bind(path)?;
+    let file = SocketFile(path.to_path_buf());
+    listener.set_nonblocking(true)?;
+    Ok((listener, file))
+}
+
 /// Binds `workers` non-blocking listeners on `addr` (one shared socket
 /// where the OS cannot balance `SO_REUSEPORT`), with `TCP_DEFER_ACCEPT`
 /// when `deferred` (where the OS has it). The first one fixes the port
 /// when `addr` asks for port 0.
-pub fn bind(addr: SocketAddr, workers: usize, deferred: bool) -> io::Result<Vec<TcpListener>> {
+fn bind_tcp(addr: SocketAddr, workers: usize, deferred: bool) -> io::Result<Vec<TcpListener>> {
     let reuse_port = workers > 1 && BALANCED_REUSE_PORT;
     let first = bind_one(addr, reuse_port, deferred)?;
     let addr = first.local_addr()?;
@@ -97,6 +245,10 @@ pub fn bind(addr: SocketAddr, workers: usize, deferred: bool) -> io::Result<Vec<
 
 fn bind_one(addr: SocketAddr, reuse_port: bool, deferred: bool) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        // `[::]:PORT` means IPv6 only, as in nginx; IPv4 is its own --listen.
+        socket.set_only_v6(true)?;
+    }
     socket.set_reuse_address(true)?;
     #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
     if reuse_port {

@@ -30,11 +30,12 @@ mod sendfile;
 pub mod stats;
 mod timers;
 mod trim;
+pub mod watch;
 
 use crate::handlers::Handler;
 use crate::http::Response;
 use crate::snapshot::Snapshot;
-use crate::Config;
+use crate::{Config, ListenAddr};
 use context::{Context, Limits};
 use event_loop::{EventLoop, WAKER};
 use inbox::Inbox;
@@ -62,7 +63,10 @@ pub(crate) struct Shared {
 /// A bound server, ready to run.
 pub struct Server<H> {
     loops: Vec<EventLoop<H>>,
-    local_addr: SocketAddr,
+    local_addrs: Vec<ListenAddr>,
+    /// Unix socket files, removed when `run` returns (or the server is
+    /// dropped unrun).
+    socket_files: Vec<listener::SocketFile>,
     shared: Arc<Shared>,
 }
 
@@ -104,13 +108,23 @@ impl<H: Handler> Server<H> {
                 )
             })?;
         }
-        let addr = config.listen;
-        let listeners = listener::bind(addr, config.workers, config.deferred_accept)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-        let local_addr = listeners[0].local_addr()?;
-        let mut polls = Vec::with_capacity(listeners.len());
-        let mut inboxes = Vec::with_capacity(listeners.len());
-        for _ in &listeners {
+        let workers = config.workers;
+        // Listener `a` of loop `w` is `per_loop[w][a]`.
+        let mut per_loop: Vec<Vec<listener::Bound>> = (0..workers).map(|_| Vec::new()).collect();
+        let mut local_addrs = Vec::with_capacity(config.listen.len());
+        let mut socket_files = Vec::new();
+        for addr in &config.listen {
+            let binding = listener::bind(addr, workers, config.deferred_accept)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+            local_addrs.push(binding.local);
+            socket_files.extend(binding.file);
+            for (own, bound) in per_loop.iter_mut().zip(binding.listeners) {
+                own.push(bound);
+            }
+        }
+        let mut polls = Vec::with_capacity(workers);
+        let mut inboxes = Vec::with_capacity(workers);
+        for _ in 0..workers {
             let poll = Poll::new()?;
             inboxes.push(Arc::new(Inbox::new(Waker::new(poll.registry(), WAKER)?)));
             polls.push(poll);
@@ -129,7 +143,7 @@ impl<H: Handler> Server<H> {
         };
         let limits = Limits::new(&shared.config);
         let mut loops = Vec::with_capacity(polls.len());
-        for (index, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
+        for (index, (poll, listeners)) in polls.into_iter().zip(per_loop).enumerate() {
             let inbox = Arc::clone(&shared.inboxes[index]);
             // Every response of the loop is encoded from this one, the
             // server's own errors included: the added fields go with all.
@@ -150,19 +164,45 @@ impl<H: Handler> Server<H> {
                 shutting_down: false,
                 stats: Arc::clone(&shared.stats[index]),
             };
-            loops.push(EventLoop::new(poll, listener, cx, Arc::clone(&shared))?);
+            loops.push(EventLoop::new(poll, listeners, cx, Arc::clone(&shared))?);
         }
         Ok(Server {
             loops,
-            local_addr,
+            local_addrs,
+            socket_files,
             shared,
         })
     }
 
-    /// The address the server listens on (with the real port when port 0
-    /// was asked for).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+    /// The addresses the server listens on, in the order of
+    /// `config.listen` (with the real port when port 0 was asked for).
+    pub fn local_addrs(&self) -> &[ListenAddr] {
+        &self.local_addrs
+    }
+
+    /// The first TCP address the server listens on, if any.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addrs.iter().find_map(|addr| match addr {
+            ListenAddr::Tcp(addr) => Some(*addr),
+            ListenAddr::Unix(_) => None,
+        })
+    }
+
+    /// Watches the folder `root` and everything under it, and calls
+    /// `on_change` once per burst of changes, on the first event loop's
+    /// thread (it must not block). Inotify on Linux, read by the loop
+    /// itself (see [`watch`]); elsewhere `Unsupported`.
+    pub fn watch(
+        &mut self,
+        root: &std::path::Path,
+        on_change: impl FnMut() + Send + 'static,
+    ) -> io::Result<()> {
+        let watcher = watch::Watcher::new(root, Box::new(on_change))?;
+        log::debug!("--watch: {} directories", watcher.directories());
+        match self.loops.first_mut() {
+            Some(first) => first.watch(watcher),
+            None => Err(io::Error::other("no event loop")),
+        }
     }
 
     /// A handle that stops the server once it runs.
@@ -177,6 +217,7 @@ impl<H: Handler> Server<H> {
     /// started has stopped when this returns.
     pub fn run(self) -> io::Result<()> {
         let handle = self.handle();
+        let _socket_files = self.socket_files;
         let mut threads = Vec::with_capacity(self.loops.len());
         let mut outcome = Ok(());
         for (index, event_loop) in self.loops.into_iter().enumerate() {
@@ -256,6 +297,8 @@ fn access_log(config: &Config) -> io::Result<Option<access_log::AccessLog>> {
 fn validate(config: &Config) -> io::Result<()> {
     let problem = if config.workers == 0 {
         "workers must be at least 1"
+    } else if config.listen.is_empty() {
+        "listen must name at least one address"
     } else if config.max_connections == 0 {
         "max_connections must be at least 1"
     } else if config.max_headers == 0 {

@@ -48,20 +48,42 @@ impl SendFile for mio::net::TcpStream {
     }
 
     fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
-        let offset = usize::try_from(offset)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))?;
-        let Some(count) = std::num::NonZeroUsize::new(count) else {
-            return Ok(0);
-        };
-        match socket2::SockRef::from(&*self).sendfile(file, offset, Some(count))? {
-            0 => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file shrank while being sent",
-            )),
-            n => Ok(n),
-        }
+        send_file(socket2::SockRef::from(&*self), file, offset, count)
+    }
+}
+
+/// A Unix-domain socket has no segments to fill: the head goes with a
+/// plain write, the file with `sendfile(2)` as for TCP.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl SendFile for mio::net::UnixStream {
+    fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
+        send_file(socket2::SockRef::from(&*self), file, offset, count)
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn send_file(
+    socket: socket2::SockRef<'_>,
+    file: &File,
+    offset: u64,
+    count: usize,
+) -> io::Result<usize> {
+    let offset = usize::try_from(offset)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))?;
+    let Some(count) = std::num::NonZeroUsize::new(count) else {
+        return Ok(0);
+    };
+    match socket.sendfile(file, offset, Some(count))? {
+        0 => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "file shrank while being sent",
+        )),
+        n => Ok(n),
     }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 impl SendFile for mio::net::TcpStream {}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl SendFile for mio::net::UnixStream {}

@@ -25,6 +25,18 @@ pub fn chromium(test: &str) -> Option<&'static str> {
     found
 }
 
+/// Flags for a quiet headless Chromium (no sandbox: tests run as root).
+pub const HEADLESS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 /// The DOM of `url` once its scripts ran for `budget_ms` of virtual time,
 /// from a fresh profile (no cache: every resource comes over the wire).
 pub fn dump_dom(chromium: &str, url: &str, budget_ms: u32) -> String {
@@ -33,17 +45,8 @@ pub fn dump_dom(chromium: &str, url: &str, budget_ms: u32) -> String {
     let profile =
         std::env::temp_dir().join(format!("coffeeweb-chromium-{}-{n}", std::process::id()));
     let output = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--dump-dom",
-        ])
+        .args(HEADLESS)
+        .arg("--dump-dom")
         .arg(format!("--virtual-time-budget={budget_ms}"))
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(url)

@@ -24,7 +24,7 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// A configuration for tests: loopback, port 0, no access log.
 pub fn config() -> Config {
     Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
         access_log: false,
         ..Config::default()
     }
@@ -59,7 +59,7 @@ impl TestServer {
         make: impl FnMut(&ServerHandle) -> H,
     ) -> TestServer {
         let server = Server::bind_with(config, make).expect("bind");
-        let addr = server.local_addr();
+        let addr = server.local_addr().expect("a TCP address");
         let handle = server.handle();
         let thread = std::thread::spawn(move || server.run());
         TestServer {
@@ -367,30 +367,8 @@ impl Binary {
     /// [`IO_TIMEOUT`]: a binary that hangs before it fails the test (and
     /// is killed).
     pub fn start_with(program: &str, args: &[&str]) -> Binary {
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn coffeeweb");
-        let pipe = child.stdout.take().unwrap();
-        let (tx, stdout) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if tx.send(line + "\n").is_err() {
-                    return;
-                }
-            }
-        });
-        let line = match stdout.recv_timeout(IO_TIMEOUT) {
-            Ok(line) => line,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("no listening line within {IO_TIMEOUT:?}: {e}");
-            }
-        };
+        let (mut child, mut lines, stdout) = spawn_for_lines(program, args, 1);
+        let line = lines.remove(0);
         let addr = line
             .trim()
             .strip_prefix("coffeeweb listening on http://")
@@ -431,6 +409,46 @@ impl Binary {
         use wait_timeout::ChildExt;
         self.child.wait_timeout(limit).expect("wait for coffeeweb")
     }
+}
+
+/// Starts `program args...` and waits, at most [`IO_TIMEOUT`] for each,
+/// for the first `lines` lines of its stdout (a binary that hangs before
+/// them fails the test, and is killed); the rest of stdout comes line by
+/// line through the receiver, from a reader thread that ends when the
+/// process closes its stdout.
+pub fn spawn_for_lines(
+    program: &str,
+    args: &[&str],
+    lines: usize,
+) -> (Child, Vec<String>, Receiver<String>) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn coffeeweb");
+    let pipe = child.stdout.take().unwrap();
+    let (tx, stdout) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if tx.send(line + "\n").is_err() {
+                return;
+            }
+        }
+    });
+    let mut first = Vec::with_capacity(lines);
+    for _ in 0..lines {
+        match stdout.recv_timeout(IO_TIMEOUT) {
+            Ok(line) => first.push(line),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no listening line within {IO_TIMEOUT:?}: {e}");
+            }
+        }
+    }
+    (child, first, stdout)
 }
 
 impl Drop for Binary {

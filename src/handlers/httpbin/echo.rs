@@ -73,11 +73,12 @@ fn push_args(out: &mut Vec<u8>, query: Option<&str>) {
     });
 }
 
-/// The client's address without the port (httpbin's `origin`).
+/// The client's address without the port (httpbin's `origin`); `unix:`
+/// for a client of a Unix-domain socket, as in the access log.
 fn push_origin(out: &mut Vec<u8>, req: &Request<'_>) {
     let origin = req
         .peer()
-        .map(|peer| peer.ip().to_string())
+        .map(|peer| peer.host().to_string())
         .unwrap_or_default();
     json::push_str(out, origin.as_bytes());
 }

@@ -43,7 +43,7 @@ pub mod path;
 pub mod range;
 pub mod variants;
 
-use super::{refuse_unless_get_or_head, Handler};
+use super::{live_reload, refuse_unless_get_or_head, Handler};
 use crate::http::accept_encoding::{AcceptEncoding, Coding};
 use crate::http::date::imf_fixdate;
 use crate::http::{Body, FileBody, Request, Response, Status, INLINE_BODY_MAX};
@@ -69,8 +69,14 @@ pub struct StaticFiles {
     listing: bool,
     fallback: Option<Arc<Path>>,
     compressor: Option<Arc<Compressor>>,
+    /// `--watch`: pages get the live-reload script, and nothing is cached.
+    reload_script: bool,
     cache: FileCache,
 }
+
+/// The largest page the live-reload script is put into (read whole into
+/// memory for it); a larger one is sent as it is.
+pub const RELOAD_PAGE_MAX: u64 = 16 * 1024 * 1024;
 
 impl StaticFiles {
     /// Serves `root` (canonicalised now, once); with `listing`, lists
@@ -88,6 +94,7 @@ impl StaticFiles {
             listing,
             fallback: None,
             compressor: None,
+            reload_script: false,
             cache: FileCache::default(),
         })
     }
@@ -100,6 +107,7 @@ impl StaticFiles {
             listing: self.listing,
             fallback: self.fallback.clone(),
             compressor: self.compressor.clone(),
+            reload_script: self.reload_script,
             cache: FileCache::default(),
         }
     }
@@ -135,6 +143,15 @@ impl StaticFiles {
     pub fn with_compression(mut self) -> io::Result<StaticFiles> {
         self.compressor = Some(Compressor::start()?);
         Ok(self)
+    }
+
+    /// Puts the live-reload script into every HTML page sent whole and as
+    /// itself (`--watch`; see [`crate::handlers::live_reload`]),
+    /// and turns the small-file cache off: after a change, the reload must
+    /// get the new file, not one trusted for another second.
+    pub fn with_reload_script(mut self) -> StaticFiles {
+        self.reload_script = true;
+        self
     }
 
     /// How many compressed copies were made so far (with compression).
@@ -224,6 +241,9 @@ impl StaticFiles {
             return Err(Refusal::NotFound);
         };
         vary(res, variants.varies);
+        if self.is_reloading_page(req, coding, content_type, variant) {
+            return serve_page(req, res, variant, content_type);
+        }
         let validators = &variant.validators;
         res.header("Last-Modified", imf_fixdate(validators.modified))
             .header("ETag", &validators.etag);
@@ -314,13 +334,66 @@ impl StaticFiles {
         }
     }
 
+    /// Whether the response is a page that gets the live-reload script:
+    /// HTML, as itself (not a copy), whole (no range asked for, or one
+    /// that `If-Range` turns into the whole file), not too large.
+    fn is_reloading_page(
+        &self,
+        req: &Request<'_>,
+        coding: Coding,
+        content_type: &str,
+        variant: &variants::Variant,
+    ) -> bool {
+        self.reload_script
+            && coding == Coding::Identity
+            && content_type.starts_with("text/html")
+            && variant.len <= RELOAD_PAGE_MAX
+            && matches!(
+                range::requested(req, variant.len, &variant.validators),
+                Part::Whole
+            )
+    }
+
     /// Keeps a small whole response in the cache.
     fn remember(&mut self, req: &Request<'_>, chosen: &Chosen<'_>, content: &Arc<[u8]>) {
-        if content.len() as u64 <= cache::MAX_FILE {
+        if !self.reload_script && content.len() as u64 <= cache::MAX_FILE {
             self.cache
                 .insert(req.path(), chosen, content, Instant::now());
         }
     }
+}
+
+/// A page with the live-reload script: its own `ETag`, its length with
+/// the script, 304 against that tag.
+fn serve_page(
+    req: &Request<'_>,
+    res: &mut Response,
+    variant: &variants::Variant,
+    content_type: &str,
+) -> Result<(), Refusal> {
+    let validators = Validators {
+        etag: live_reload::page_etag(&variant.validators.etag),
+        modified: variant.validators.modified,
+    };
+    res.header("Last-Modified", imf_fixdate(validators.modified))
+        .header("ETag", &validators.etag);
+    if conditional::not_modified(req, &validators) {
+        res.set_status(Status::NOT_MODIFIED);
+        return Ok(());
+    }
+    let page = match &variant.content {
+        Content::Memory(bytes) => live_reload::inject(bytes),
+        Content::File(path) => {
+            let file = path::open(path)?;
+            let mut bytes = vec![0; variant.len as usize];
+            file.read_exact_at(&mut bytes, 0)?;
+            live_reload::inject(&bytes)
+        }
+    };
+    res.header("Content-Type", content_type)
+        .header("Accept-Ranges", "bytes")
+        .set_body(page);
+    Ok(())
 }
 
 /// What the request's `Accept-Encoding` fields accept.

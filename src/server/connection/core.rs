@@ -66,11 +66,10 @@ use crate::http::parse::{
     find_head_end, leading_empty_lines, oversize_error, parse_head, parse_head_prefix, Head,
 };
 use crate::http::{
-    ConnectionHeader, Request, RequestError, Response, Status, StreamLength, Version,
+    ConnectionHeader, Peer, Request, RequestError, Response, Status, StreamLength, Version,
 };
 use log::{debug, error, trace};
 use std::fmt;
-use std::net::SocketAddr;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -542,7 +541,7 @@ impl Core {
     /// The header deadline passed. A client that sent part of a request
     /// gets a 408 (then the connection closes); one that sent nothing is
     /// closed without a word (returns `false`).
-    pub fn header_timeout<H>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> bool {
+    pub fn header_timeout<H>(&mut self, cx: &mut Context<H>, peer: Peer) -> bool {
         if let State::Open(Reading::Head { .. }) | State::InputEnded(Reading::Head { .. }) =
             self.state
         {
@@ -554,7 +553,7 @@ impl Core {
 
     /// Answers every complete request in the input buffer, in order, while
     /// the output has room; returns how many were answered by the handler.
-    pub fn process<H: Handler>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> u32 {
+    pub fn process<H: Handler>(&mut self, cx: &mut Context<H>, peer: Peer) -> u32 {
         let mut answered = 0;
         while !self.output.is_blocked() {
             let step = match (&self.state, &self.writing) {
@@ -583,13 +582,7 @@ impl Core {
     /// Something arrived for ticket `id` of this connection (another
     /// thread answered, dropped its `Later`, or fed a stream). Returns
     /// whether the connection has work to do now.
-    pub fn late<H>(
-        &mut self,
-        cx: &mut Context<H>,
-        id: u32,
-        event: LateEvent,
-        peer: SocketAddr,
-    ) -> bool {
+    pub fn late<H>(&mut self, cx: &mut Context<H>, id: u32, event: LateEvent, peer: Peer) -> bool {
         match (event, &mut self.writing) {
             (LateEvent::StreamReady, Writing::Streaming(s)) => s.exchange.id == id,
             (LateEvent::Answer(res), Writing::Waiting(w)) if w.exchange.id == id => {
@@ -614,7 +607,7 @@ impl Core {
 
     /// A loop timer fired for ticket `id`. Returns whether the connection
     /// has work to do now.
-    pub fn wake<H>(&mut self, cx: &mut Context<H>, id: u32, peer: SocketAddr) -> bool {
+    pub fn wake<H>(&mut self, cx: &mut Context<H>, id: u32, peer: Peer) -> bool {
         match &mut self.writing {
             Writing::Waiting(w) if w.exchange.id == id => {
                 let exchange = w.exchange.take();
@@ -650,7 +643,7 @@ impl Core {
 
     /// The handler timeout passed: a kept request is answered 504 (its
     /// producer sees it cancelled), a stalled stream is cut off.
-    pub fn handler_timeout<H>(&mut self, cx: &mut Context<H>, peer: SocketAddr) {
+    pub fn handler_timeout<H>(&mut self, cx: &mut Context<H>, peer: Peer) {
         match &mut self.writing {
             Writing::Waiting(w) => {
                 let exchange = w.exchange.take();
@@ -689,7 +682,7 @@ impl Core {
         cx: &mut Context<H>,
         exchange: Exchange,
         deferral: Deferral,
-        peer: SocketAddr,
+        peer: Peer,
     ) {
         let until = match deferral {
             Deferral::Later(cancelled) => Until::Thread(cancelled),
@@ -721,7 +714,7 @@ impl Core {
         cx: &mut Context<H>,
         exchange: Exchange,
         source: Source,
-        peer: SocketAddr,
+        peer: Peer,
     ) {
         let res = &cx.response;
         let length = match (res.declared_stream_length(), exchange.version) {
@@ -852,7 +845,7 @@ impl Core {
         cx: &mut Context<H>,
         exchange: Exchange,
         mut res: Response,
-        peer: SocketAddr,
+        peer: Peer,
     ) {
         self.writing = Writing::Ready;
         // The late answer takes the place of the loop's own response for
@@ -882,7 +875,7 @@ impl Core {
         cx: &mut Context<H>,
         exchange: Exchange,
         status: Status,
-        peer: SocketAddr,
+        peer: Peer,
     ) {
         self.writing = Writing::Ready;
         cx.response.reset();
@@ -891,7 +884,7 @@ impl Core {
     }
 
     /// Queues `cx.response` as the answer of the kept request.
-    fn queue_late<H>(&mut self, cx: &mut Context<H>, exchange: Exchange, peer: SocketAddr) {
+    fn queue_late<H>(&mut self, cx: &mut Context<H>, exchange: Exchange, peer: Peer) {
         self.writing = Writing::Ready;
         let connection = self.connection_for(cx, &exchange);
         let whole = Framed::Whole {
@@ -958,7 +951,7 @@ impl Core {
     }
 
     /// Looks for a complete head; parses it when there is one.
-    fn head<H: Handler>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> Step {
+    fn head<H: Handler>(&mut self, cx: &mut Context<H>, peer: Peer) -> Step {
         let scanned = match self.state {
             State::Open(Reading::Head { scanned })
             | State::InputEnded(Reading::Head { scanned }) => scanned,
@@ -1014,7 +1007,7 @@ impl Core {
 
     /// The head has not ended yet: remember how far it was searched, or
     /// refuse it if it is already over `--max-header-bytes`.
-    fn head_incomplete<H>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> Step {
+    fn head_incomplete<H>(&mut self, cx: &mut Context<H>, peer: Peer) -> Step {
         let Some(input) = self.input.as_ref() else {
             return Step::Stalled;
         };
@@ -1039,7 +1032,7 @@ impl Core {
         cx: &mut Context<H>,
         head: &Head,
         framing: Framing,
-        peer: SocketAddr,
+        peer: Peer,
     ) -> Step {
         let Some(decoder) = BodyDecoder::new(framing.body, cx.limits.chunked) else {
             return self.respond(cx, head, &framing, head.len..head.len, cx.clock, peer);
@@ -1062,12 +1055,7 @@ impl Core {
 
     /// Asks the handler whether it refuses the request before its body is
     /// read; if so, sends the refusal as the last response.
-    fn refuse_early<H: Handler>(
-        &mut self,
-        cx: &mut Context<H>,
-        head: &Head,
-        peer: SocketAddr,
-    ) -> bool {
+    fn refuse_early<H: Handler>(&mut self, cx: &mut Context<H>, head: &Head, peer: Peer) -> bool {
         let Some(input) = self.input.as_ref() else {
             return false;
         };
@@ -1102,7 +1090,7 @@ impl Core {
     }
 
     /// Decodes what arrived of the body; answers when it is complete.
-    fn body<H: Handler>(&mut self, cx: &mut Context<H>, peer: SocketAddr) -> Step {
+    fn body<H: Handler>(&mut self, cx: &mut Context<H>, peer: Peer) -> Step {
         let (State::Open(Reading::Body(receiving)) | State::InputEnded(Reading::Body(receiving))) =
             &mut self.state
         else {
@@ -1146,7 +1134,7 @@ impl Core {
         framing: &Framing,
         body: Range<usize>,
         started: Instant,
-        peer: SocketAddr,
+        peer: Peer,
     ) -> Step {
         let Some(input) = self.input.as_mut() else {
             return Step::Stalled;
@@ -1226,7 +1214,7 @@ impl Core {
 
     /// Answers a request that cannot be served with its error status, and
     /// closes: nothing after a framing error can be trusted to be a request.
-    fn fail<H>(&mut self, cx: &mut Context<H>, error: RequestError, peer: SocketAddr) -> Step {
+    fn fail<H>(&mut self, cx: &mut Context<H>, error: RequestError, peer: Peer) -> Step {
         debug!("{}: {error}", self.tag);
         let started = cx.clock;
         exchange::error_response(&mut cx.response, error);
@@ -1289,7 +1277,7 @@ fn queue<H>(
     framed: Framed,
     connection: ConnectionHeader,
     started: Instant,
-    peer: SocketAddr,
+    peer: Peer,
 ) {
     let status = cx.response.status();
     let (date, pool) = (&cx.date, &mut cx.pool);

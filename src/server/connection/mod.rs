@@ -20,6 +20,7 @@
 //! others, within the same wake-up.
 
 pub mod core;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -29,12 +30,13 @@ use super::stats::Phase;
 use super::timers::{HasTimer, TimerKind, TimerLink};
 use crate::handlers::Handler;
 use crate::http::late::LateEvent;
+use crate::http::Peer;
 use log::{debug, trace};
-use mio::net::TcpStream;
 use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
+pub use stream::Stream;
 
 /// Reads per drive before other connections get their turn.
 pub const READS_PER_TURN: usize = 16;
@@ -78,10 +80,10 @@ pub struct Drive {
 /// A client connection (a slab entry of the event loop).
 #[derive(Debug)]
 pub struct Connection {
-    stream: TcpStream,
-    /// The client's address, kept since the accept (for handlers and the
-    /// access log).
-    peer: SocketAddr,
+    stream: Stream,
+    /// The client, kept since the accept (for handlers and the access
+    /// log).
+    peer: Peer,
     core: Core,
     ready: Readiness,
     /// On the loop's ready list.
@@ -99,7 +101,7 @@ impl HasTimer for Connection {
 
 impl Connection {
     /// A just-accepted connection from `peer` with slab key `key`.
-    pub fn new(stream: TcpStream, key: usize, peer: SocketAddr) -> Connection {
+    pub fn new(stream: Stream, key: usize, peer: Peer) -> Connection {
         let tag = Tag {
             key: key as u32,
             fd: stream.as_raw_fd(),
@@ -322,7 +324,8 @@ impl Connection {
     }
 }
 
-fn read_retrying(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+#[inline]
+fn read_retrying(stream: &mut Stream, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match stream.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -37,9 +37,8 @@ impl Handler for Echo {
 }
 
 /// The client of every exchange.
-const PEER: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
-    std::net::Ipv4Addr::LOCALHOST,
-    40000,
+const PEER: crate::http::Peer = crate::http::Peer::Tcp(std::net::SocketAddr::V4(
+    std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 40000),
 ));
 
 /// A sink that takes everything at once.
