@@ -61,7 +61,7 @@ impl Download {
     fn read_until(&mut self, at_least: usize) {
         let mut chunk = vec![0u8; 64 * 1024];
         while self.body.len() < at_least {
-            let n = self.stream.read(&mut chunk).unwrap();
+            let n = common::read_some(&mut self.stream, &mut chunk).unwrap();
             assert!(n > 0, "closed after {} bytes", self.body.len());
             self.body.extend_from_slice(&chunk[..n]);
         }
@@ -72,7 +72,7 @@ impl Download {
     fn read_to_close(&mut self) {
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
-            match self.stream.read(&mut chunk) {
+            match common::read_some(&mut self.stream, &mut chunk) {
                 Ok(0) => return,
                 Ok(n) => self.body.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == ErrorKind::ConnectionReset => return,

@@ -12,7 +12,7 @@ mod common;
 
 use coffeeweb::Config;
 use common::{config, echo_server, get, Binary, Client};
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ fn wait_closed(stream: &mut TcpStream) {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut byte = [0u8; 1];
-    match stream.read(&mut byte) {
+    match common::read_some(stream, &mut byte) {
         Ok(0) => {}
         Ok(_) => panic!("a silent connection got a byte: {:?}", byte[0] as char),
         Err(e) if e.kind() == ErrorKind::ConnectionReset => {}

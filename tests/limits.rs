@@ -21,7 +21,7 @@ fn refused(stream: TcpStream) -> bool {
         .unwrap();
     let _ = client.stream.write_all(get("/").as_bytes());
     let mut byte = [0u8; 1];
-    match client.stream.read(&mut byte) {
+    match common::read_some(&mut client.stream, &mut byte) {
         Ok(0) => true,
         Err(e) => e.kind() == ErrorKind::ConnectionReset,
         Ok(_) => false,

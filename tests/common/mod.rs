@@ -277,7 +277,7 @@ impl Client {
 
     fn read_more(&mut self) -> io::Result<()> {
         let mut chunk = [0u8; 64 * 1024];
-        let n = self.stream.read(&mut chunk)?;
+        let n = read_some(&mut self.stream, &mut chunk)?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
@@ -294,7 +294,7 @@ impl Client {
             String::from_utf8_lossy(&self.buf)
         );
         let mut byte = [0u8; 1];
-        match self.stream.read(&mut byte) {
+        match read_some(&mut self.stream, &mut byte) {
             Ok(0) => {}
             Ok(_) => panic!(
                 "expected the connection closed, got a byte {:?}",
@@ -317,6 +317,19 @@ impl Client {
     }
 }
 
+/// One `read`, again while it is interrupted: a blocking read with a
+/// timeout (`SO_RCVTIMEO`) fails with EINTR on any signal the test
+/// process handles, SA_RESTART or not (signal(7)), e.g. the SIGCHLD of
+/// `wait-timeout` when another test's server exits.
+pub fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            done => return done,
+        }
+    }
+}
+
 /// Reads a response head from `stream` (parsed with httparse); returns the
 /// status, the Content-Length if any, and the body bytes that came with
 /// the head. For tests that read the body at their own pace.
@@ -324,7 +337,7 @@ pub fn read_head(stream: &mut TcpStream) -> (u16, Option<u64>, Vec<u8>) {
     let mut head = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let n = stream.read(&mut chunk).expect("reading a response head");
+        let n = read_some(stream, &mut chunk).expect("reading a response head");
         assert!(n > 0, "closed before the head ended");
         head.extend_from_slice(&chunk[..n]);
         let mut fields = [httparse::EMPTY_HEADER; 64];
