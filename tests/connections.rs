@@ -198,3 +198,22 @@ fn partial_writes_are_resumed_byte_exact() {
     assert!(first.body == pattern(size));
     assert_eq!(client.response().text(), "GET /after 0 ");
 }
+
+#[test]
+fn a_half_close_after_an_answer_is_seen_at_once() {
+    // The answer's read was short, so the server stopped reading without
+    // an EAGAIN; the FIN that comes later must still raise an edge and be
+    // read (a read returning 0), long before the keep-alive timeout.
+    let server = echo_server(coffeeweb::Config {
+        keep_alive_timeout: Duration::from_secs(60),
+        ..config()
+    });
+    let mut client = Client::connect(server.addr);
+    client
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    assert_eq!(client.send(get("/a")).response().text(), "GET /a 0 ");
+    client.shutdown_write();
+    client.assert_closed();
+}

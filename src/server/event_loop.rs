@@ -6,7 +6,7 @@
 //!  │ poll(timeout = 0 if work is pending, else the nearest deadline)  │
 //!  └───────────────┬──────────────────────────────────────────────────┘
 //!                  ▼
-//!   tick: read the clock once, refresh the Date line
+//!   tick: read the clock once, refresh the Date line once its second is over
 //!                  ▼
 //!   for each event:  conn     → record readiness, drive the connection
 //!                    listener → remember it is ready
@@ -124,6 +124,9 @@ pub struct EventLoop<H> {
     /// Late answers taken from the inbox, handled in a batch.
     late: Vec<(Ticket, LateEvent)>,
     now: u64,
+    /// The loop's millisecond at which the `Date` line's second is over:
+    /// the wall clock is read only then, not on every wake-up.
+    date_due: u64,
     cx: Context<H>,
     max_connections: usize,
     /// New connections come with their first bytes (`TCP_DEFER_ACCEPT`).
@@ -154,8 +157,10 @@ impl<H: Handler> EventLoop<H> {
             )?;
             registered.push((listener, false));
         }
+        // One epoch for the loop's clock and its durations histogram: the
+        // histogram takes the loop's second as it is.
         let timers = Timers::new(
-            Instant::now(),
+            cx.stats.durations.epoch(),
             [
                 config.header_timeout,
                 config.body_timeout,
@@ -180,6 +185,7 @@ impl<H: Handler> EventLoop<H> {
             wakeups: BinaryHeap::new(),
             late: Vec::new(),
             now: 0,
+            date_due: 0,
             cx,
             max_connections: config.max_connections,
             deferred_accept: config.deferred_accept && listener::CAN_DEFER_ACCEPT,
@@ -238,11 +244,27 @@ impl<H: Handler> EventLoop<H> {
         self.now = self.timers.millis(clock);
         self.cx.now = self.now;
         self.cx.clock = clock;
-        self.cx.date.update(SystemTime::now());
+        if self.now >= self.date_due {
+            self.refresh_date();
+        }
         self.stats().loop_iterations.add(1);
         if self.accept_resume.is_some_and(|at| at <= self.now) {
             self.accept_resume = None;
         }
+    }
+
+    /// Reads the wall clock for the `Date` line, and works out when, on
+    /// the loop's clock, its second ends. The two clocks may drift apart
+    /// by a millisecond or so between readings (a second that is not over
+    /// yet is simply read again a moment later), and a step of the wall
+    /// clock shows within a second.
+    fn refresh_date(&mut self) {
+        let wall = SystemTime::now();
+        self.cx.date.update(wall);
+        let into_second = wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_millis());
+        self.date_due = self.now + u64::from(1000 - into_second);
     }
 
     /// Zero when work is waiting (remembered readiness), else until the
@@ -265,8 +287,10 @@ impl<H: Handler> EventLoop<H> {
             Some(burst) => Some(nearest.map_or(burst, |n| n.min(burst))),
             None => nearest,
         }?;
-        let now = self.timers.millis(Instant::now());
-        Some(Duration::from_millis(nearest.saturating_sub(now)))
+        // The clock of this wake-up, not a fresh reading (one clock read
+        // less per wake-up, as nginx does): a deadline fires later by at
+        // most the time the wake-up took, never earlier.
+        Some(Duration::from_millis(nearest.saturating_sub(self.now)))
     }
 
     fn on_event(&mut self, event: &Event) {

@@ -149,13 +149,24 @@ impl Durations {
     /// Records one duration that ended at `now`. Only the owning loop
     /// calls this; it never allocates or blocks.
     pub fn record(&self, micros: u64, now: Instant) {
-        self.record_n(micros, 1, now);
+        let second = now.saturating_duration_since(self.epoch).as_secs();
+        self.record_n(micros, 1, second);
+    }
+
+    /// When the histogram's seconds count from. The loop counts its clock
+    /// from the same moment, so that it can name the second it is in
+    /// without reading the clock again.
+    pub fn epoch(&self) -> Instant {
+        self.epoch
     }
 
     /// Records `n` requests that took `micros` each (responses that left
-    /// in one write, started in the same wake-up).
-    pub fn record_n(&self, micros: u64, n: u64, now: Instant) {
-        let second = now.saturating_duration_since(self.epoch).as_secs();
+    /// in one write, started in the same wake-up), answered in `second`
+    /// since [`epoch`](Self::epoch). The caller passes the second of the
+    /// loop's wake-up rather than an `Instant`: a subtraction of two
+    /// `Instant`s is some forty instructions, and a request that ends a
+    /// few microseconds into the next second counts in the one before.
+    pub fn record_n(&self, micros: u64, n: u64, second: u64) {
         let slot = &self.slots[(second % SLOTS as u64) as usize];
         if slot.second.load(Ordering::Relaxed) != second {
             recycle(slot, second);

@@ -92,9 +92,10 @@ impl LoopStats {
         self.durations.record(micros, now);
     }
 
-    /// Records `n` requests that took `micros` each.
-    pub fn record_durations(&self, micros: u64, n: u64, now: Instant) {
-        self.durations.record_n(micros, n, now);
+    /// Records `n` requests that took `micros` each, answered in `second`
+    /// (since the epoch of [`Durations`], which is the loop's).
+    pub fn record_durations(&self, micros: u64, n: u64, second: u64) {
+        self.durations.record_n(micros, n, second);
     }
 
     /// The gauge for a phase.

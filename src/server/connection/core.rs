@@ -1309,8 +1309,10 @@ fn queue<H>(
 /// Records the durations of `n` requests complete at `started` and
 /// answered (their last byte handed to the kernel) at `now`.
 pub fn record_durations<H>(cx: &Context<H>, started: Instant, n: u32, now: Instant) {
+    let micros = micros_between(started, now);
+    // The loop's clock counts from the histogram's epoch (see `EventLoop::new`).
     cx.stats
-        .record_durations(micros_between(started, now), u64::from(n), now);
+        .record_durations(micros, u64::from(n), cx.now / 1000);
 }
 
 fn micros_between(started: Instant, now: Instant) -> u64 {
