@@ -378,6 +378,7 @@ impl<H: Handler> EventLoop<H> {
                 self.max_connections
             );
             self.stats().connections_refused.add(1);
+            listener::refuse(stream);
             return;
         }
         if !listener::NODELAY_INHERITED {
