@@ -73,13 +73,11 @@ class Run:
         self.phase = "baseline"
         self.stop = threading.Event()
         self.attack = threading.Event()
-        self.flood_from = self.flood_until = -1.0
+        self.flood_until = 0.0
         self.stats = Stats()
 
-    def flooding(self, at):
-        """Whether a connection opened at `at` met the server past
-        --max-connections (the flood, and 2 s for it to drain)."""
-        return self.flood_from <= at < self.flood_until + 2.0
+    def flooding(self):
+        return time.monotonic() < self.flood_until + 2.0
 
 
 class Lost(Exception):
@@ -198,9 +196,6 @@ class Good:
     def conn(self):
         if self.sock is None:
             self.sock = connect(self.run.args, self.run.args.io_timeout)
-            # When the handshake completed: about when the server accepted
-            # it, so whether it met the server at capacity.
-            self.opened_at = time.monotonic()
             self.reader = Reader(self.sock)
             self.answered = False
         return self.sock
@@ -209,7 +204,6 @@ class Good:
         if self.sock is not None:
             self.sock.close()
         self.sock = self.reader = None
-        self.opened_at = -1.0
 
     def check(self, status, n, digest, f, what):
         if status != 200:
@@ -301,22 +295,19 @@ class Good:
                 if self.kind in self.TIMED:
                     run.stats.latency(run.phase, time.monotonic() - started)
             except (Lost, OSError) as e:
-                # Closed or reset with nothing answered, on a connection
-                # opened during the flood: one the server refused for being
+                # Closed or reset while a flood is on, with nothing answered
+                # yet on this connection: one the server refused for being
                 # past --max-connections (the contract: refused or closed
-                # at once). A refusal is a close; silence until our timeout
-                # is a lost exchange however it began (the server's refusal
-                # must reach the client: src/server/listener.rs `refuse`).
-                refused = (
-                    not getattr(self, "answered", False)
-                    and run.flooding(getattr(self, "opened_at", -1.0))
-                    and not isinstance(e, TimeoutError)
-                    and str(e) != "timed out"
-                )
+                # at once). Silence until our timeout is never a refusal but
+                # a lost exchange (src/server/listener.rs `refuse` makes sure
+                # a refusal reaches the client).
+                fresh = not getattr(self, "answered", False)
+                timed_out = isinstance(e, TimeoutError) or str(e) == "timed out"
                 self.drop()
                 if run.stop.is_set():
                     break
-                if isinstance(e, ConnectionRefusedError) or refused:
+                if isinstance(e, ConnectionRefusedError) or (fresh and run.flooding() and not timed_out):
+                    # Try again.
                     run.stats.count(f"good.{self.kind}.refused_at_capacity")
                     time.sleep(0.05)
                     continue
@@ -496,8 +487,7 @@ def flood(run):
     so a slow link does not serialise them), holds them, lets go."""
     socks = []
     target = run.args.max_connections + 300
-    run.flood_from = time.monotonic()
-    run.flood_until = run.flood_from + 15
+    run.flood_until = time.monotonic() + 15
     try:
         for _ in range(target):
             s = socket.socket()
