@@ -1,0 +1,237 @@
+//! What the head parser accepts, refuses and returns, seen from outside:
+//! whole heads in, spans, versions and framing out (RFC 9112 §2–§6). Kept
+//! apart from `parse.rs`, whose insides change for speed, so that these
+//! hold whatever the scan looks like; they are the unit tests that the
+//! mutation run (`cargo mutants ... -- --lib`, README) leans on, and each
+//! is here because a mutant of the parser survived without it.
+
+use super::framing::{framing, BodyFraming, Framing};
+use super::parse::{
+    find_head_end, leading_empty_lines, parse_head, parse_head_prefix, Head, HeadLimits,
+    HeaderSpan, Version,
+};
+use super::RequestError;
+
+const LIMITS: HeadLimits = HeadLimits {
+    max_header_bytes: 8192,
+    max_headers: 100,
+};
+
+/// A head parsed both ways (in one pass, and after its end was found),
+/// which must agree.
+struct Parsed {
+    buf: Vec<u8>,
+    head: Head,
+    headers: Vec<HeaderSpan>,
+}
+
+fn parse(text: &[u8]) -> Result<Parsed, RequestError> {
+    parse_with(text, LIMITS)
+}
+
+fn parse_with(text: &[u8], limits: HeadLimits) -> Result<Parsed, RequestError> {
+    let mut headers = Vec::new();
+    let one_pass = parse_head_prefix(text, limits, &mut headers);
+    let mut found = Vec::new();
+    let len = find_head_end(text, 0).expect("a complete head");
+    let two_pass = parse_head(text, len, limits, &mut found);
+    assert_eq!(
+        one_pass.map(|h| h.expect("complete")),
+        two_pass,
+        "the two paths disagree"
+    );
+    assert_eq!(headers, found);
+    Ok(Parsed {
+        buf: text.to_vec(),
+        head: two_pass?,
+        headers,
+    })
+}
+
+impl Parsed {
+    fn target(&self) -> &[u8] {
+        self.head.target.of(&self.buf)
+    }
+    fn path(&self) -> &[u8] {
+        self.head.path.of(&self.buf)
+    }
+    fn query(&self) -> Option<&[u8]> {
+        self.head.query.map(|q| q.of(&self.buf))
+    }
+    fn authority(&self) -> Option<&[u8]> {
+        self.head.authority.map(|a| a.of(&self.buf))
+    }
+    fn fields(&self) -> Vec<(&[u8], &[u8])> {
+        self.headers
+            .iter()
+            .map(|h| (h.name.of(&self.buf), h.value.of(&self.buf)))
+            .collect()
+    }
+    fn framing(&self) -> Result<Framing, RequestError> {
+        framing(&self.buf, &self.head, &self.headers, 1 << 20)
+    }
+}
+
+fn bad(text: &[u8]) -> RequestError {
+    match parse(text) {
+        Ok(_) => panic!("accepted {:?}", String::from_utf8_lossy(text)),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn versions_and_their_names() {
+    let one_zero = parse(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    assert_eq!(one_zero.head.version, Version::Http10);
+    assert_eq!(one_zero.head.version.as_str(), "HTTP/1.0");
+    let one_one = parse(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    assert_eq!(one_one.head.version.as_str(), "HTTP/1.1");
+    assert_eq!(
+        parse(b"GET / HTTP/1.7\r\nHost: a\r\n\r\n")
+            .unwrap()
+            .head
+            .version,
+        Version::Http11
+    );
+    assert_eq!(
+        bad(b"GET / HTTP/2.0\r\n\r\n"),
+        RequestError::VersionNotSupported
+    );
+    assert!(matches!(
+        bad(b"GET / HTTP/1.x\r\n\r\n"),
+        RequestError::BadRequest(_)
+    ));
+}
+
+#[test]
+fn spans_of_the_target_forms() {
+    let origin = parse(b"GET /a/b?x=1&y HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    assert_eq!(origin.target(), b"/a/b?x=1&y");
+    assert_eq!(origin.path(), b"/a/b");
+    assert!(!origin.head.path.is_empty());
+    assert_eq!(origin.query(), Some(&b"x=1&y"[..]));
+    assert_eq!(origin.authority(), None);
+
+    let absolute = parse(b"GET http://Example.com:8080?q HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    assert_eq!(absolute.authority(), Some(&b"Example.com:8080"[..]));
+    assert!(absolute.head.path.is_empty(), "no path: it means /");
+    assert_eq!(absolute.query(), Some(&b"q"[..]));
+
+    let https = parse(b"GET HTTPS://h/p HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    assert_eq!(
+        (https.authority(), https.path()),
+        (Some(&b"h"[..]), &b"/p"[..])
+    );
+
+    assert_eq!(
+        parse(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")
+            .unwrap()
+            .path(),
+        b"*"
+    );
+    assert!(matches!(
+        bad(b"GET * HTTP/1.1\r\nHost: h\r\n\r\n"),
+        RequestError::BadRequest(_)
+    ));
+    for target in [
+        &b"ftp://h/"[..],
+        b"http://",
+        b"http://u@h/",
+        b"http://h h/",
+        b"h/p",
+    ] {
+        let mut text = b"GET ".to_vec();
+        text.extend_from_slice(target);
+        text.extend_from_slice(b" HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert!(
+            matches!(bad(&text), RequestError::BadRequest(_)),
+            "{target:?}"
+        );
+    }
+}
+
+#[test]
+fn head_lengths_and_empty_lines_before_it() {
+    assert_eq!(leading_empty_lines(b"\r\n\n\r\nGET"), 5);
+    assert_eq!(leading_empty_lines(b"\r\rGET"), 0);
+    let text = b"GET / HTTP/1.1\r\nHost: h\r\n\r\nnext";
+    assert_eq!(parse(text).unwrap().head.len, text.len() - 4);
+    let bare_lf = b"GET / HTTP/1.1\nHost: h\n\nnext";
+    assert_eq!(parse(bare_lf).unwrap().head.len, bare_lf.len() - 4);
+}
+
+#[test]
+fn framing_sees_its_fields_among_others_of_the_same_length() {
+    // Each field that framing reads, alone beside Host and then followed
+    // by a field whose name has the same length (Accept is as long as
+    // Expect, User-Agent as Connection, Accept-Charset as Content-Length,
+    // If-Modified-Since as Transfer-Encoding).
+    type Check = fn(&Framing) -> bool;
+    let cases: [(&[u8], &[u8], Check); 4] = [
+        (b"Connection: close", b"User-Agent: x", |f| !f.keep_alive),
+        (b"Content-Length: 5", b"Accept-Charset: x", |f| {
+            f.body == BodyFraming::Length(5)
+        }),
+        (
+            b"Transfer-Encoding: chunked",
+            b"If-Modified-Since: x",
+            |f| f.body == BodyFraming::Chunked,
+        ),
+        (
+            b"Expect: 100-continue\r\nContent-Length: 5",
+            b"Accept: x",
+            |f| f.expect_continue,
+        ),
+    ];
+    for (field, same_length, check) in cases {
+        let alone = [&b"POST / HTTP/1.1\r\nHost: h\r\n"[..], field, b"\r\n\r\n"].concat();
+        let followed = [
+            &b"POST / HTTP/1.1\r\nHost: h\r\n"[..],
+            field,
+            b"\r\n",
+            same_length,
+            b"\r\n\r\n",
+        ]
+        .concat();
+        for text in [alone, followed] {
+            let f = parse(&text).unwrap().framing().unwrap();
+            assert!(check(&f), "{:?}: {f:?}", String::from_utf8_lossy(&text));
+        }
+    }
+}
+
+#[test]
+fn field_lines_and_their_trimmed_values() {
+    let p = parse(b"GET / HTTP/1.1\r\nHost:h\r\nX-A: \t v 1 \t\r\nX-B:\r\n\r\n").unwrap();
+    assert_eq!(
+        p.fields(),
+        vec![(&b"Host"[..], &b"h"[..]), (b"X-A", b"v 1"), (b"X-B", b"")]
+    );
+}
+
+#[test]
+fn request_line_refusals_say_which_rule() {
+    let cases: [(&[u8], &str); 8] = [
+        (b"GET /\xff HTTP/1.1", "invalid byte in request target"),
+        // A tab is no separator: one space in all, so not three parts.
+        (
+            b"GET\t/ HTTP/1.1",
+            "request line is not `method SP target SP version`",
+        ),
+        (b"GET\t/ x HTTP/1.1", "method is not a token"),
+        (b"G@T / HTTP/1.1", "method is not a token"),
+        (b"GET  HTTP/1.1", "empty request target"),
+        (b"GET /a HTTP/1.1 x", "malformed HTTP version"),
+        (
+            b"GET /a",
+            "request line is not `method SP target SP version`",
+        ),
+        (b"GET", "request line is not `method SP target SP version`"),
+    ];
+    for (line, why) in cases {
+        for end in [&b"\r\n"[..], b"\n"] {
+            let text = [line, end, b"Host: h", end, end].concat();
+            assert_eq!(bad(&text), RequestError::BadRequest(why), "{line:?}");
+        }
+    }
+}
