@@ -235,3 +235,103 @@ fn request_line_refusals_say_which_rule() {
         }
     }
 }
+
+#[test]
+fn field_names_of_every_token_byte_and_why_others_are_refused() {
+    let p = parse(b"GET / HTTP/1.1\r\nHost: h\r\nA!#$%&'*+.^_`|~z: v\r\nX_Y: w\r\n\r\n").unwrap();
+    assert_eq!(
+        p.fields()[1..],
+        [(&b"A!#$%&'*+.^_`|~z"[..], &b"v"[..]), (b"X_Y", b"w")]
+    );
+    let cases: [(&[u8], &str); 4] = [
+        (b"X-A : v", "whitespace before colon"),
+        (b" X-A: v", "obsolete line folding"),
+        (b"X-A v", "header field without a colon"),
+        (b"X@A: v", "header name is not a token"),
+    ];
+    for (line, why) in cases {
+        let text = [&b"GET / HTTP/1.1\r\nHost: h\r\n"[..], line, b"\r\n\r\n"].concat();
+        assert_eq!(bad(&text), RequestError::BadRequest(why), "{line:?}");
+    }
+}
+
+/// Requests with one byte that is not allowed where it is, at every
+/// position of targets and hosts of many lengths, with the rest of the
+/// head short or long behind it (the scan judges sixteen bytes at a time,
+/// and the last ones of a buffer differently).
+#[test]
+fn a_forbidden_byte_anywhere_in_a_target_or_host_is_refused() {
+    let padding: [&[u8]; 3] = [b"", b"X-Pad: 0123456789abcdef\r\n", b"X-Pad: 0\r\n"];
+    for len in 1..40 {
+        for at in 1..len {
+            for odd in [0x01u8, 0x7f, 0xff] {
+                let mut target = vec![b'a'; len];
+                target[0] = b'/';
+                target[at] = odd;
+                for version in [&b"HTTP/1.0"[..], b"HTTP/1.1"] {
+                    for rest in [&b"Host: h\r\n\r\n"[..], b"\r\n"] {
+                        let text = [&b"GET "[..], &target, b" ", version, b"\r\n", rest].concat();
+                        assert!(parse(&text).is_err(), "{text:?}");
+                    }
+                }
+            }
+        }
+        for at in 0..len {
+            let mut host = vec![b'h'; len];
+            host[at] = b'{';
+            for pad in padding {
+                let text = [
+                    &b"GET / HTTP/1.1\r\nHost: "[..],
+                    &host,
+                    b"\r\n",
+                    pad,
+                    b"\r\n",
+                ]
+                .concat();
+                let p = parse(&text).unwrap();
+                assert!(p.framing().is_err(), "{text:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn hosts_of_the_allowed_bytes_are_accepted() {
+    for host in [
+        &b""[..],
+        b"h",
+        b"example.com:8080",
+        b"[::1]:80",
+        b"a-b_c~d!$&'()*+,;=%41",
+    ] {
+        for pad in [&b""[..], b"X-Pad: 0123456789abcdef\r\n"] {
+            let text = [
+                &b"GET / HTTP/1.1\r\nHost: "[..],
+                host,
+                b"\r\n",
+                pad,
+                b"\r\n",
+            ]
+            .concat();
+            assert!(parse(&text).unwrap().framing().is_ok(), "{text:?}");
+        }
+    }
+}
+
+/// A trailer line shorter than sixteen bytes is judged eight bytes at a
+/// time; a tab in its value is a value byte, wherever it falls.
+#[test]
+fn short_trailer_values_may_hold_tabs() {
+    use super::chunked::{ChunkedDecoder, ChunkedLimits};
+    for value in [&b"a\tbcdefgh"[..], b"\tb", b"abcdefg\th", b"a\tb\tc\td"] {
+        let mut body = [&b"1\r\nz\r\n0\r\nX: "[..], value, b"\r\n\r\n"].concat();
+        let mut decoder = ChunkedDecoder::new(ChunkedLimits {
+            max_body: 100,
+            max_line: 100,
+            max_trailers: 4,
+        });
+        let done = decoder.decode(&mut body).map(|d| d.done);
+        assert_eq!(done, Ok(true), "{value:?}");
+        assert_eq!(decoder.decoded_len(), 1);
+    }
+}
