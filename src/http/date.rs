@@ -346,6 +346,24 @@ mod tests {
     }
 
     #[test]
+    fn times_of_day_up_to_a_leap_second() {
+        let at = |time: &str| parse_http_date(&format!("Sun, 06 Nov 1994 {time} GMT"));
+        let midnight = 784_080_000;
+        assert_eq!(at("23:59:59"), Some(midnight + 86_399));
+        assert_eq!(at("23:59:60"), Some(midnight + 86_400));
+        for bad in [
+            "23:59:61",
+            "23:60:00",
+            "24:00:00",
+            "23:59",
+            "23:59:59:00",
+            "23:5:59",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn parsing_inverts_formatting() {
         for secs in (0..4_000_000_000u64).step_by(99_991_237) {
             let text = imf_fixdate(secs);
