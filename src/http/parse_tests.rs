@@ -335,3 +335,28 @@ fn short_trailer_values_may_hold_tabs() {
         assert_eq!(decoder.decoded_len(), 1);
     }
 }
+
+#[test]
+fn an_oversized_head_is_414_when_its_request_line_alone_is_over() {
+    use super::parse::oversize_error;
+    let head = b"GET /0123456789 HTTP/1.1\r\nHost: h\r\n";
+    let lf = head.iter().position(|&b| b == b'\n').unwrap();
+    assert_eq!(
+        oversize_error(head, lf + 1),
+        RequestError::HeaderFieldsTooLarge
+    );
+    assert_eq!(oversize_error(head, lf), RequestError::UriTooLong);
+    assert_eq!(
+        oversize_error(&head[..lf], lf + 1),
+        RequestError::UriTooLong
+    );
+    let limits = HeadLimits {
+        max_header_bytes: lf + 1,
+        max_headers: 100,
+    };
+    let text = [&head[..], b"\r\n"].concat();
+    assert_eq!(
+        parse_with(&text, limits).err(),
+        Some(RequestError::HeaderFieldsTooLarge)
+    );
+}
