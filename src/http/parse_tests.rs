@@ -297,6 +297,20 @@ fn a_forbidden_byte_anywhere_in_a_target_or_host_is_refused() {
 
 #[test]
 fn hosts_of_the_allowed_bytes_are_accepted() {
+    // Sixteen bytes that the fast check does not know (it knows letters,
+    // digits, `-.:`): allowed ones pass, forbidden ones do not.
+    let pad = b"X-Pad: 0123456789abcdef\r\n";
+    for (host, ok) in [(b"{{{{{{{{{{{{{{{{", false), (b"________________", true)] {
+        let text = [
+            &b"GET / HTTP/1.1\r\nHost: "[..],
+            host,
+            b"\r\n",
+            pad,
+            b"\r\n",
+        ]
+        .concat();
+        assert_eq!(parse(&text).unwrap().framing().is_ok(), ok, "{text:?}");
+    }
     for host in [
         &b""[..],
         b"h",
@@ -323,7 +337,13 @@ fn hosts_of_the_allowed_bytes_are_accepted() {
 #[test]
 fn short_trailer_values_may_hold_tabs() {
     use super::chunked::{ChunkedDecoder, ChunkedLimits};
-    for value in [&b"a\tbcdefgh"[..], b"\tb", b"abcdefg\th", b"a\tb\tc\td"] {
+    for value in [
+        &b"a\tbcdefgh"[..],
+        b"\tb",
+        b"abcdefg\th",
+        b"a\tb\tc\td",
+        b"abcdefghij",
+    ] {
         let mut body = [&b"1\r\nz\r\n0\r\nX: "[..], value, b"\r\n\r\n"].concat();
         let mut decoder = ChunkedDecoder::new(ChunkedLimits {
             max_body: 100,
