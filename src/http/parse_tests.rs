@@ -211,7 +211,7 @@ fn field_lines_and_their_trimmed_values() {
 
 #[test]
 fn request_line_refusals_say_which_rule() {
-    let cases: [(&[u8], &str); 8] = [
+    let cases: [(&[u8], &str); 12] = [
         (b"GET /\xff HTTP/1.1", "invalid byte in request target"),
         // A tab is no separator: one space in all, so not three parts.
         (
@@ -227,6 +227,16 @@ fn request_line_refusals_say_which_rule() {
             "request line is not `method SP target SP version`",
         ),
         (b"GET", "request line is not `method SP target SP version`"),
+        (
+            b"GET HTTP/1.1",
+            "request line is not `method SP target SP version`",
+        ),
+        (b"GET * HTTP/1.1", "`*` target is only for OPTIONS"),
+        (b"GET h/p HTTP/1.1", "unsupported request-target form"),
+        (
+            b"GET http://h{/p HTTP/1.1",
+            "invalid authority in request target",
+        ),
     ];
     for (line, why) in cases {
         for end in [&b"\r\n"[..], b"\n"] {
