@@ -306,6 +306,18 @@ fn a_forbidden_byte_anywhere_in_a_target_or_host_is_refused() {
 }
 
 #[test]
+fn only_host_is_a_host() {
+    // Fields as long as `Host`, before and after it.
+    let text = b"GET / HTTP/1.1\r\nFrom: a@b\r\nHost: h\r\nDate: x y\r\n\r\n";
+    assert!(parse(text).unwrap().framing().is_ok());
+    let twice = b"GET / HTTP/1.1\r\nHost: h\r\nhOST: h\r\n\r\n";
+    assert_eq!(
+        parse(twice).unwrap().framing(),
+        Err(RequestError::BadRequest("more than one Host header"))
+    );
+}
+
+#[test]
 fn hosts_of_the_allowed_bytes_are_accepted() {
     // Sixteen bytes that the fast check does not know (it knows letters,
     // digits, `-.:`): allowed ones pass, forbidden ones do not.
