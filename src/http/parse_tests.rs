@@ -212,12 +212,13 @@ fn field_lines_and_their_trimmed_values() {
 #[test]
 fn request_line_refusals_say_which_rule() {
     const PARTS: &str = "request line is not `method SP target SP version`";
-    let cases: [(&[u8], &str); 13] = [
+    let cases: [(&[u8], &str); 14] = [
         (b"GET /\xff HTTP/1.1", "invalid byte in request target"),
         // A tab is no separator: one space in all, so not three parts.
         (b"GET\t/ HTTP/1.1", PARTS),
         (b"GET\t/ x HTTP/1.1", "method is not a token"),
         (b"G@T / HTTP/1.1", "method is not a token"),
+        (b" / HTTP/1.1", "method is not a token"),
         (b"GET  HTTP/1.1", "empty request target"),
         (b"GET /a HTTP/1.1 x", "malformed HTTP version"),
         (b"GET /a", PARTS),
