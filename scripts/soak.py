@@ -295,15 +295,19 @@ class Good:
                 if self.kind in self.TIMED:
                     run.stats.latency(run.phase, time.monotonic() - started)
             except (Lost, OSError) as e:
-                # Nothing answered yet on this connection: it may be one the
-                # server closed at once for being past --max-connections.
+                # Closed or reset while a flood is on, with nothing answered
+                # yet on this connection: one the server refused for being
+                # past --max-connections (the contract: refused or closed
+                # at once). Silence until our timeout is never a refusal but
+                # a lost exchange (src/server/listener.rs `refuse` makes sure
+                # a refusal reaches the client).
                 fresh = not getattr(self, "answered", False)
+                timed_out = isinstance(e, TimeoutError) or str(e) == "timed out"
                 self.drop()
                 if run.stop.is_set():
                     break
-                if isinstance(e, (ConnectionRefusedError,)) or (fresh and run.flooding()):
-                    # Past --max-connections new connections are refused or
-                    # closed at once (the contract): try again.
+                if isinstance(e, ConnectionRefusedError) or (fresh and run.flooding() and not timed_out):
+                    # Try again.
                     run.stats.count(f"good.{self.kind}.refused_at_capacity")
                     time.sleep(0.05)
                     continue

@@ -54,6 +54,62 @@ fn past_max_connections_new_ones_are_closed_and_room_returns() {
     assert!(server.handle.stats().connections_refused >= 1);
 }
 
+/// A refused client whose request was already in the kernel when the
+/// server accepted it gets a FIN (retransmitted until it arrives), not a
+/// RST (sent once: lost on a lossy link, the client would wait forever).
+#[test]
+fn a_refused_client_whose_request_had_arrived_sees_a_clean_close() {
+    use std::sync::{Arc, Condvar, Mutex};
+    // (the loop is inside the handler, the handler may return)
+    let gate = Arc::new((Mutex::new((false, false)), Condvar::new()));
+    let held = gate.clone();
+    // `/hold` keeps the (only) loop inside the handler until the test
+    // opens the gate, so that the next connection waits in the accept
+    // queue with its request beside it.
+    let handler = move |req: &coffeeweb::Request<'_>, res: &mut coffeeweb::Response| {
+        if req.path() == "/hold" {
+            let (state, cv) = &*held;
+            let mut guard = state.lock().unwrap();
+            guard.0 = true;
+            cv.notify_all();
+            let _ = cv
+                .wait_timeout_while(guard, common::IO_TIMEOUT, |s| !s.1)
+                .unwrap();
+        }
+        res.set_body("ok");
+    };
+    let server = common::TestServer::with_handler(
+        Config {
+            max_connections: 1,
+            ..config()
+        },
+        handler,
+    );
+    let mut first = Client::connect(server.addr);
+    first.send(get("/hold"));
+    let (state, cv) = &*gate;
+    let (guard, waited) = cv
+        .wait_timeout_while(state.lock().unwrap(), common::IO_TIMEOUT, |s| !s.0)
+        .unwrap();
+    assert!(!waited.timed_out(), "the handler was never called");
+    drop(guard);
+    let mut second = common::connect(server.addr);
+    second
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // On loopback the bytes are in the queued socket when write returns.
+    second.write_all(get("/").as_bytes()).unwrap();
+    state.lock().unwrap().1 = true;
+    cv.notify_all();
+    assert_eq!(first.response().status, 200);
+    let mut byte = [0u8; 1];
+    match second.read(&mut byte) {
+        Ok(0) => {}
+        other => panic!("the refused connection got {other:?}, want a clean close (EOF)"),
+    }
+    assert_eq!(server.handle.stats().connections_refused, 1);
+}
+
 #[test]
 fn a_client_that_never_reads_is_paused_not_buffered() {
     let server = echo_server(config());

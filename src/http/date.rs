@@ -335,6 +335,35 @@ mod tests {
     }
 
     #[test]
+    fn rfc850_two_digit_years_are_1970_to_2069() {
+        let at = |yy: &str| parse_http_date(&format!("Monday, 01-Jan-{yy} 00:00:00 GMT"));
+        assert_eq!(at("70"), Some(0));
+        assert_eq!(at("99"), Some(915_148_800));
+        assert_eq!(at("00"), Some(946_684_800));
+        assert_eq!(at("05"), Some(1_104_537_600));
+        assert_eq!(at("69"), Some(3_124_224_000));
+        assert_eq!(at("1970"), None);
+    }
+
+    #[test]
+    fn times_of_day_up_to_a_leap_second() {
+        let at = |time: &str| parse_http_date(&format!("Sun, 06 Nov 1994 {time} GMT"));
+        let midnight = 784_080_000;
+        assert_eq!(at("23:59:59"), Some(midnight + 86_399));
+        assert_eq!(at("23:59:60"), Some(midnight + 86_400));
+        for bad in [
+            "23:59:61",
+            "23:60:00",
+            "24:00:00",
+            "23:59",
+            "23:59:59:00",
+            "23:5:59",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn parsing_inverts_formatting() {
         for secs in (0..4_000_000_000u64).step_by(99_991_237) {
             let text = imf_fixdate(secs);
@@ -343,6 +372,39 @@ mod tests {
                 Some(secs)
             );
         }
+    }
+
+    #[test]
+    fn civil_times_and_month_names() {
+        assert_eq!(
+            Civil::from_unix(784_111_777),
+            Civil {
+                year: 1994,
+                month: 11,
+                day: 6,
+                hour: 8,
+                minute: 49,
+                second: 37
+            }
+        );
+        assert_eq!(
+            Civil::from_unix(4_133_980_799),
+            Civil {
+                year: 2100,
+                month: 12,
+                day: 31,
+                hour: 23,
+                minute: 59,
+                second: 59
+            }
+        );
+        let names: Vec<&str> = (0..12u64)
+            .map(|m| Civil::from_unix((m * 31 + 1) * 86_400).month_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub mod framing;
 pub mod json;
 pub mod late;
 pub mod parse;
+#[cfg(test)]
+mod parse_tests;
 mod peer;
 mod request;
 mod response;

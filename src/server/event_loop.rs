@@ -458,6 +458,7 @@ impl<H: Handler> EventLoop<H> {
                 self.max_connections
             );
             self.stats().connections_refused.add(1);
+            listener::refuse(stream);
             return;
         }
         if let (false, Stream::Tcp(tcp)) = (listener::NODELAY_INHERITED, &stream) {
