@@ -275,7 +275,7 @@ impl<H: Handler> EventLoop<H> {
             return Some(Duration::ZERO);
         }
         let deadlines = [
-            self.timers.next_deadline(&mut self.conns),
+            self.timers.next_deadline(),
             self.wakeups.peek().map(|Reverse((at, _, _))| *at),
             self.accept_resume,
             self.shutdown_deadline,

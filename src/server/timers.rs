@@ -11,6 +11,14 @@
 //! list. The loop sleeps until the earliest head; a binary heap or a timer
 //! wheel would buy nothing here but cost memory or churn.
 //!
+//! Most wake-ups have no deadline due, so that answer costs one comparison,
+//! not a look at every list's head: `Timers` keeps a lower bound of all
+//! armed deadlines. Arming lowers it; cancelling leaves it, so it may be
+//! stale, but only ever early (never later than a real deadline, which
+//! would make the loop oversleep). A wake-up at or past it looks at the
+//! heads and sets it to the exact earliest again; a stale bound thus costs
+//! at most one early wake-up and one look.
+//!
 //! Time is kept in milliseconds since the loop started, read once per
 //! wake-up.
 
@@ -91,7 +99,13 @@ pub struct Timers {
     epoch: Instant,
     lengths: [u64; KINDS],
     lists: [List; KINDS],
+    /// At or before every armed deadline (`NONE` when none is armed).
+    earliest: u64,
 }
+
+/// `earliest` when no deadline is armed: lengths are at most `u64::MAX / 2`,
+/// so no deadline reaches it.
+const NONE: u64 = u64::MAX;
 
 impl Timers {
     /// Lists for timeouts of the given lengths, indexed by [`TimerKind`].
@@ -103,6 +117,7 @@ impl Timers {
                 head: NIL,
                 tail: NIL,
             }; KINDS],
+            earliest: NONE,
         }
     }
 
@@ -117,9 +132,11 @@ impl Timers {
         self.cancel(slab, key);
         let list = &mut self.lists[kind.index()];
         let key32 = key as u32;
+        let deadline = now + self.lengths[kind.index()];
+        self.earliest = self.earliest.min(deadline);
         *slab[key].timer() = TimerLink {
             kind: Some(kind),
-            deadline: now + self.lengths[kind.index()],
+            deadline,
             prev: list.tail,
             next: NIL,
         };
@@ -146,13 +163,12 @@ impl Timers {
         *slab[key].timer() = TimerLink::default();
     }
 
-    /// The earliest deadline of all, in loop milliseconds.
-    pub fn next_deadline<T: HasTimer>(&self, slab: &mut Slab<T>) -> Option<u64> {
-        self.lists
-            .iter()
-            .filter(|list| list.head != NIL)
-            .map(|list| slab[list.head as usize].timer().deadline)
-            .min()
+    /// When the loop must look at its deadlines next, in loop
+    /// milliseconds: the earliest armed deadline, or earlier after a
+    /// cancellation (then [`Timers::pop_expired`] finds nothing due and
+    /// works out the exact value), never later.
+    pub fn next_deadline(&self) -> Option<u64> {
+        (self.earliest != NONE).then_some(self.earliest)
     }
 
     /// Removes and returns the entry with the earliest deadline, if that
@@ -162,13 +178,21 @@ impl Timers {
         slab: &mut Slab<T>,
         now: u64,
     ) -> Option<(usize, TimerKind)> {
-        let (key, link) = self
+        if now < self.earliest {
+            return None;
+        }
+        let Some((key, link)) = self
             .lists
             .iter()
             .filter(|list| list.head != NIL)
             .map(|list| (list.head as usize, *slab[list.head as usize].timer()))
-            .min_by_key(|(_, link)| link.deadline)?;
+            .min_by_key(|(_, link)| link.deadline)
+        else {
+            self.earliest = NONE;
+            return None;
+        };
         if link.deadline > now {
+            self.earliest = link.deadline;
             return None;
         }
         self.cancel(slab, key);
@@ -216,15 +240,15 @@ mod tests {
         t.arm(&mut slab, 0, TimerKind::Header, 0);
         t.arm(&mut slab, 1, TimerKind::Header, 10);
         t.arm(&mut slab, 2, TimerKind::Write, 0);
-        assert_eq!(t.next_deadline(&mut slab), Some(100));
+        assert_eq!(t.next_deadline(), Some(100));
         assert_eq!(drain(&mut t, &mut slab, 99), vec![]);
         assert_eq!(
             drain(&mut t, &mut slab, 110),
             vec![(0, TimerKind::Header), (1, TimerKind::Header)]
         );
-        assert_eq!(t.next_deadline(&mut slab), Some(200));
+        assert_eq!(t.next_deadline(), Some(200));
         assert_eq!(drain(&mut t, &mut slab, 200), vec![(2, TimerKind::Write)]);
-        assert_eq!(t.next_deadline(&mut slab), None);
+        assert_eq!(t.next_deadline(), None);
     }
 
     #[test]
@@ -260,5 +284,92 @@ mod tests {
             drain(&mut t, &mut slab, 2000),
             vec![(2, TimerKind::Linger), (0, TimerKind::KeepAlive)]
         );
+    }
+
+    #[test]
+    fn a_wake_up_with_nothing_due_finds_the_exact_earliest_again() {
+        let mut slab: Slab<Entry> = (0..2).map(|_| Entry::default()).enumerate().collect();
+        let mut t = timers();
+        t.arm(&mut slab, 0, TimerKind::Linger, 0);
+        t.arm(&mut slab, 1, TimerKind::KeepAlive, 0);
+        t.cancel(&mut slab, 0);
+        // Stale, but early: one wake-up too many, not one too few.
+        assert_eq!(t.next_deadline(), Some(50));
+        assert_eq!(drain(&mut t, &mut slab, 50), vec![]);
+        assert_eq!(t.next_deadline(), Some(1000));
+        t.cancel(&mut slab, 1);
+        assert_eq!(drain(&mut t, &mut slab, 1000), vec![]);
+        assert_eq!(t.next_deadline(), None);
+    }
+
+    #[test]
+    fn rearming_to_a_shorter_kind_brings_the_deadline_forward() {
+        let mut slab: Slab<Entry> = (0..1).map(|_| Entry::default()).enumerate().collect();
+        let mut t = timers();
+        t.arm(&mut slab, 0, TimerKind::KeepAlive, 0);
+        assert_eq!(drain(&mut t, &mut slab, 10), vec![]);
+        assert_eq!(t.next_deadline(), Some(1000));
+        t.arm(&mut slab, 0, TimerKind::Linger, 10);
+        assert_eq!(t.next_deadline(), Some(60));
+        assert_eq!(drain(&mut t, &mut slab, 60), vec![(0, TimerKind::Linger)]);
+    }
+
+    /// Against a model that knows every deadline: in any sequence of arms,
+    /// cancels and wake-ups, the loop is never told to sleep past a
+    /// deadline, and a wake-up pops exactly what is due.
+    #[test]
+    fn never_sleeps_past_a_deadline_nor_fires_early() {
+        const KEYS: usize = 16;
+        let kinds = [
+            TimerKind::Header,
+            TimerKind::Body,
+            TimerKind::KeepAlive,
+            TimerKind::Write,
+            TimerKind::Linger,
+            TimerKind::Handler,
+            TimerKind::Heartbeat,
+        ];
+        let mut slab: Slab<Entry> = (0..KEYS).map(|_| Entry::default()).enumerate().collect();
+        let mut t = timers();
+        let mut model: [Option<u64>; KEYS] = [None; KEYS];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut now = 0;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let key = (seed >> 8) as usize % KEYS;
+            match seed % 4 {
+                0 | 1 => {
+                    let kind = kinds[(seed >> 16) as usize % kinds.len()];
+                    t.arm(&mut slab, key, kind, now);
+                    model[key] = Some(now + t.lengths[kind.index()]);
+                }
+                2 => {
+                    t.cancel(&mut slab, key);
+                    model[key] = None;
+                }
+                _ => {
+                    let exact = model.iter().flatten().min().copied();
+                    let told = t.next_deadline();
+                    if let Some(exact) = exact {
+                        assert!(told.is_some_and(|told| told <= exact));
+                    }
+                    now = told.unwrap_or(now + 1).max(now + (seed >> 32) % 3);
+                    let mut popped: Vec<usize> = drain(&mut t, &mut slab, now)
+                        .into_iter()
+                        .map(|(k, _)| k)
+                        .collect();
+                    popped.sort_unstable();
+                    let due: Vec<usize> = (0..KEYS)
+                        .filter(|&k| model[k].is_some_and(|d| d <= now))
+                        .collect();
+                    assert_eq!(popped, due);
+                    for k in due {
+                        model[k] = None;
+                    }
+                }
+            }
+        }
     }
 }

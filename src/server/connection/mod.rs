@@ -20,6 +20,7 @@
 //! others, within the same wake-up.
 
 pub mod core;
+mod socket_io;
 mod stream;
 #[cfg(test)]
 mod tests;

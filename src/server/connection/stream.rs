@@ -3,9 +3,11 @@
 //! An enum rather than a trait object or a type parameter: the shell stays
 //! one type (one slab of connections per loop, whatever the listeners),
 //! and each call is a two-way branch the predictor learns at once, with
-//! the TCP arm inlined as before.
+//! the TCP arm inlined as before. Reads and writes go through
+//! [`socket_io`], past glibc's cancellation points.
 
 use super::super::sendfile::SendFile;
+use super::socket_io;
 use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
 use std::fs::File;
@@ -53,8 +55,8 @@ impl Read for Stream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => socket_io::recv(s, buf),
+            Stream::Unix(s) => socket_io::recv(s, buf),
         }
     }
 }
@@ -63,8 +65,8 @@ impl Write for Stream {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => socket_io::send(s, buf),
+            Stream::Unix(s) => socket_io::send(s, buf),
         }
     }
 
