@@ -10,14 +10,15 @@
 //!                  ▼
 //!   for each event:  conn     → record readiness, drive the connection
 //!                    listener → remember it is ready
-//!                    WAKER    → shutdown requested?
+//!                    WAKER    → late answers, log reopening, shutdown?
 //!                    WATCH    → read inotify, note the change (--watch)
 //!                  ▼
-//!   accept (up to ACCEPTS_PER_TURN, unless paused by EMFILE)
+//!   accept (up to ACCEPTS_PER_TURN per listener, unless paused by an error)
 //!                  ▼
 //!   drive the ready list (read budget ran out earlier, this wake-up or the last)
 //!                  ▼
-//!   expire deadlines (408, or close; the end of a burst of changes)
+//!   expire deadlines (408, 504, a heartbeat, or close; handler timers;
+//!   the end of a burst of changes)
 //!                  ▼
 //!   free the slab entries of connections closed in this batch
 //! ```
@@ -54,7 +55,9 @@
 //! backlog, so the listener stays ready: retrying at once would spin, and
 //! waiting for a new edge would starve the backlog. Accepting pauses for
 //! [`ACCEPT_BACKOFF`], or until a connection of ours closes, then drains
-//! the backlog (what nginx and actix-server do).
+//! the backlog (what nginx and actix-server do). Any other accept error
+//! that is not transient (a reset or aborted connection, EINTR, EPERM and
+//! EPROTO are) pauses it the same way.
 
 use super::connection::{Connection, Drive, Next, Stream};
 use super::context::Context;
@@ -88,7 +91,8 @@ pub const WATCH: Token = Token(usize::MAX - 3);
 
 /// Most connections accepted per wake-up.
 pub const ACCEPTS_PER_TURN: usize = 128;
-/// How long accepting pauses after running out of file descriptors.
+/// How long accepting pauses after running out of file descriptors (or
+/// any accept error that is not transient).
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
 /// The longest a lingering close lasts.
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);

@@ -8,8 +8,9 @@
 //! kind is its head. The lists are intrusive and doubly linked through slab
 //! keys stored in the connections themselves, so arming touches two or three
 //! slab entries and never the allocator; a connection is in at most one
-//! list. The loop sleeps until the earliest head; a binary heap or a timer
-//! wheel would buy nothing here but cost memory or churn.
+//! list. The loop sleeps until the bound below (never later than the
+//! earliest head); a binary heap or a timer wheel would buy nothing here
+//! but cost memory or churn.
 //!
 //! Most wake-ups have no deadline due, so that answer costs one comparison,
 //! not a look at every list's head: `Timers` keeps a lower bound of all
@@ -19,8 +20,9 @@
 //! heads and sets it to the exact earliest again; a stale bound thus costs
 //! at most one early wake-up and one look.
 //!
-//! Time is kept in milliseconds since the loop started, read once per
-//! wake-up.
+//! Time is kept in milliseconds since the epoch of the loop's statistics
+//! (made just before the loop, so that durations share the clock), read
+//! once per wake-up.
 
 use slab::Slab;
 use std::time::{Duration, Instant};
@@ -121,7 +123,7 @@ impl Timers {
         }
     }
 
-    /// Milliseconds since the loop started.
+    /// Milliseconds since the epoch of the loop's statistics.
     pub fn millis(&self, now: Instant) -> u64 {
         now.saturating_duration_since(self.epoch).as_millis() as u64
     }

@@ -3,8 +3,9 @@
 //! The core is told what happened on the socket (bytes arrived, the input
 //! ended, the write side is shut, a deadline passed) and answers with what
 //! it wants next ([`Want`]) and the bytes to write (its [`Output`]). It never
-//! touches a socket or a clock of its own, so it can be driven byte by byte
-//! from a test (see `tests` below) exactly as the event loop drives it.
+//! touches a socket, and reads the clock only to time and log a response
+//! (below), so it can be driven byte by byte from a test (`connection/tests.rs`)
+//! exactly as the event loop drives it.
 //!
 //! ```text
 //!                 State::Open(Reading)                      State::Closing(Closing)

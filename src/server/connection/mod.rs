@@ -14,10 +14,13 @@
 //! only when the kernel says so: `WouldBlock`, or a read or write that moved
 //! fewer bytes than offered (the socket was drained or filled; any later
 //! change raises a new edge, which is the rule Tokio relies on too). That
-//! saves the `read` that would only return `EAGAIN` after each request. A
-//! drive reads at most [`READS_PER_TURN`] times; a connection with input
-//! left over is put on the loop's ready list and driven again after the
-//! others, within the same wake-up.
+//! saves the `read` that would only return `EAGAIN` after each request.
+//! Once `EPOLLRDHUP` has been seen (`fin_pending`), a short read leaves
+//! `readable` set, so the read that returns 0 comes at once. A drive reads
+//! at most [`READS_PER_TURN`] times; a connection with input left over is
+//! put on the loop's ready list and driven again after the others (within
+//! the same wake-up when an event left it there, in the next one when the
+//! ready list itself left it there).
 
 pub mod core;
 mod socket_io;
