@@ -386,7 +386,7 @@ impl<H: Handler> EventLoop<H> {
     fn close(&mut self, key: usize) {
         let conn = &mut self.conns[key];
         trace!("{}: closed", conn.tag());
-        conn.set_closed();
+        conn.set_closed(&mut self.cx);
         self.cx.stats.phase(conn.phase).sub(1);
         self.cx.stats.connections_active.sub(1);
         self.timers.cancel(&mut self.conns, key);
