@@ -534,3 +534,34 @@ fn an_endless_stream_cut_by_the_client_is_logged_once_when_it_closes() {
     assert!(bytes >= got && bytes < got + 1000, "{bytes} >= {got}: {v}");
     assert!(v["duration_ms"].as_f64().unwrap() >= 20.0, "{v}");
 }
+
+#[test]
+fn a_stream_cut_off_by_the_shutdown_deadline_is_logged() {
+    let log = LogPath::new("drip-cut");
+    let mut binary = Binary::start(&[
+        "-l",
+        "127.0.0.1:0",
+        "--httpbin",
+        "/",
+        "--shutdown-timeout",
+        "200ms",
+        "--access-log-format",
+        "json",
+        "--access-log",
+        log.str(),
+    ]);
+    let mut client = Client::connect(binary.addr);
+    // 100 bytes over 60 s: a piece every 600 ms, the first after 600 ms.
+    client.send(get("/drip?numbytes=100&duration=60s"));
+    let (status, _, _) = common::read_head(&mut client.stream);
+    assert_eq!(status, 200);
+    binary.signal(libc::SIGTERM);
+    let status = binary.wait_exit(Duration::from_secs(10)).expect("exit");
+    assert!(status.success());
+    let lines = read_lines(&log.0);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let v: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(v["target"], "/drip?numbytes=100&duration=60s");
+    assert!(v["bytes"].as_u64().unwrap() < 100, "cut off: {v}");
+    assert!(v["duration_ms"].as_f64().unwrap() >= 200.0, "{v}");
+}

@@ -31,7 +31,7 @@
 //! a streamed response when its stream ends, as nginx logs a request
 //! when it ends: once its last piece is handed to the kernel, or when it
 //! is cut off (the client gone, the handler timeout, the connection
-//! closed), with the payload bytes of its pieces handed to the output
+//! closed, the end of the shutdown's grace), with the payload bytes of its pieces handed to the output
 //! (the chunked framing not counted) and the duration to then. A stream
 //! that never ends (SSE) is logged when its connection closes, or at
 //! shutdown, which ends it. Either way the input is gone by then: with
