@@ -264,7 +264,7 @@ impl Connection {
         if let Some((started, n)) = self.core.output().take_untimed() {
             core::record_durations(cx, started, n, Instant::now());
         }
-        self.core.flushed(cx, self.peer);
+        self.core.flushed(cx, &self.peer);
         Ok(())
     }
 
