@@ -337,8 +337,8 @@ fn an_unwritable_log_file_is_an_error_naming_it() {
 /// Requests answered later (`/delay`) and streamed (`/sse` and
 /// `/stream-bytes` chunked, `/stream-bytes` to an HTTP/1.0 client, a
 /// `/drip` of a declared length), whose heads are gone when their lines
-/// are written: (method, target, version, referer, user agent, the body
-/// bytes the client received).
+/// are written, and a large `/bytes` answered whole: (method, target,
+/// version, referer, user agent, the body bytes the client received).
 type LateSent = (
     &'static str,
     &'static str,
@@ -374,6 +374,10 @@ fn late_and_streamed(binary: &Binary) -> Vec<LateSent> {
     assert_eq!(streamed.body.len(), 3000);
     let drip = client.send(get(DRIP)).response();
     assert_eq!(drip.body, b"*****");
+    // A whole response, written in many writes: logged as before.
+    let whole = client.send(get("/bytes/200000")).response();
+    assert_eq!(whole.body.len(), 200_000);
+    assert!(whole.header("transfer-encoding").is_none());
     let mut old = Client::connect(binary.addr);
     old.send("GET /stream-bytes/5 HTTP/1.0\r\nReferer: /from\r\n\r\n");
     let all = old.read_to_end();
@@ -398,6 +402,7 @@ fn late_and_streamed(binary: &Binary) -> Vec<LateSent> {
         ),
         ("GET", bytes, "HTTP/1.1", None, None, 3000),
         ("GET", DRIP, "HTTP/1.1", None, None, 5),
+        ("GET", "/bytes/200000", "HTTP/1.1", None, None, 200_000),
         (
             "GET",
             "/stream-bytes/5",

@@ -305,7 +305,6 @@ impl Streaming {
         piece: &[u8],
         pool: &mut super::super::buffer::BufferPool,
     ) -> bool {
-        self.sent += piece.len() as u64;
         match self.length {
             StreamLength::Chunked => output.push_chunk(piece, pool),
             StreamLength::Known(_) => {
@@ -317,6 +316,7 @@ impl Streaming {
             }
             StreamLength::UntilClose => output.push_bytes(piece, pool),
         }
+        self.sent += piece.len() as u64;
         true
     }
 }
