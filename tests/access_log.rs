@@ -570,3 +570,37 @@ fn a_stream_cut_off_by_the_shutdown_deadline_is_logged() {
     assert!(v["bytes"].as_u64().unwrap() < 100, "cut off: {v}");
     assert!(v["duration_ms"].as_f64().unwrap() >= 200.0, "{v}");
 }
+
+#[test]
+fn pipelined_streams_are_logged_each() {
+    let log = LogPath::new("pipelined-streams");
+    let binary = httpbin_logging_to(&log, "json");
+    let mut client = Client::connect(binary.addr);
+    let targets = [
+        "/stream-bytes/100",
+        "/stream-bytes/200",
+        "/stream-bytes/300",
+    ];
+    client.send(targets.map(get).concat());
+    for len in [100, 200, 300] {
+        assert_eq!(client.response().body.len(), len);
+    }
+    stop(binary);
+    let lines = read_lines(&log.0);
+    let logged: Vec<(String, u64)> = lines
+        .iter()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            (
+                v["target"].as_str().unwrap().to_string(),
+                v["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = targets
+        .iter()
+        .zip([100, 200, 300])
+        .map(|(t, n)| (t.to_string(), n))
+        .collect();
+    assert_eq!(logged, expected);
+}

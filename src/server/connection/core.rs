@@ -775,6 +775,12 @@ impl Core {
         source: Source,
         peer: Peer,
     ) {
+        // A stream pipelined behind one whose output is still draining:
+        // the earlier one's line goes now, a little early, rather than
+        // being overwritten when this one ends (one is kept at a time).
+        if self.unlogged.is_some() {
+            self.log_stream_end(cx, peer);
+        }
         let res = &cx.response;
         let length = match (res.declared_stream_length(), exchange.version) {
             (Some(len), _) => StreamLength::Known(len),
