@@ -9,10 +9,10 @@ mod common;
 
 use common::{get, Binary, Client};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A fresh path in the temp dir, removed (with its rotations) on drop.
 struct LogPath(PathBuf);
@@ -334,16 +334,23 @@ fn an_unwritable_log_file_is_an_error_naming_it() {
     assert!(output.stdout.is_empty());
 }
 
-/// Requests answered later (`/delay`) and streamed (`/sse` chunked,
-/// `/stream-bytes` to an HTTP/1.0 client), whose heads are gone when
-/// their lines are written: (method, target, version, referer, user agent).
+/// Requests answered later (`/delay`) and streamed (`/sse` and
+/// `/stream-bytes` chunked, `/stream-bytes` to an HTTP/1.0 client, a
+/// `/drip` of a declared length), whose heads are gone when their lines
+/// are written, and a large `/bytes` answered whole: (method, target,
+/// version, referer, user agent, the body bytes the client received).
 type LateSent = (
     &'static str,
     &'static str,
     &'static str,
     Option<&'static str>,
     Option<&'static str>,
+    usize,
 );
+
+/// The drip of [`late_and_streamed`] and the time it takes, in ms.
+const DRIP: &str = "/drip?numbytes=5&duration=100ms";
+const DRIP_MS: f64 = 100.0;
 
 fn late_and_streamed(binary: &Binary) -> Vec<LateSent> {
     let mut client = Client::connect(binary.addr);
@@ -351,7 +358,8 @@ fn late_and_streamed(binary: &Binary) -> Vec<LateSent> {
     let request = format!(
         "GET {delay} HTTP/1.1\r\nHost: t\r\nReferer: http://r.example/\"x\"\r\nUser-Agent: late/1.0\r\n\r\n"
     );
-    assert_eq!(client.send(request).response().status, 200);
+    let delayed = client.send(request).response();
+    assert_eq!(delayed.status, 200);
     let sse = "/sse?count=2&interval=10ms";
     let reply = client
         .send(format!(
@@ -360,10 +368,21 @@ fn late_and_streamed(binary: &Binary) -> Vec<LateSent> {
         .response();
     assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
     assert_eq!(reply.text().matches("\n\n").count(), 2);
+    let bytes = "/stream-bytes/3000?chunk_size=700";
+    let streamed = client.send(get(bytes)).response();
+    assert_eq!(streamed.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(streamed.body.len(), 3000);
+    let drip = client.send(get(DRIP)).response();
+    assert_eq!(drip.body, b"*****");
+    // A whole response, written in many writes: logged as before.
+    let whole = client.send(get("/bytes/200000")).response();
+    assert_eq!(whole.body.len(), 200_000);
+    assert!(whole.header("transfer-encoding").is_none());
     let mut old = Client::connect(binary.addr);
     old.send("GET /stream-bytes/5 HTTP/1.0\r\nReferer: /from\r\n\r\n");
     let all = old.read_to_end();
     assert!(all.starts_with(b"HTTP/1.1 200 "), "{all:?}");
+    let head_end = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     vec![
         (
             "GET",
@@ -371,9 +390,27 @@ fn late_and_streamed(binary: &Binary) -> Vec<LateSent> {
             "HTTP/1.1",
             Some("http://r.example/\"x\""),
             Some("late/1.0"),
+            delayed.body.len(),
         ),
-        ("GET", sse, "HTTP/1.1", None, Some("events")),
-        ("GET", "/stream-bytes/5", "HTTP/1.0", Some("/from"), None),
+        (
+            "GET",
+            sse,
+            "HTTP/1.1",
+            None,
+            Some("events"),
+            reply.body.len(),
+        ),
+        ("GET", bytes, "HTTP/1.1", None, None, 3000),
+        ("GET", DRIP, "HTTP/1.1", None, None, 5),
+        ("GET", "/bytes/200000", "HTTP/1.1", None, None, 200_000),
+        (
+            "GET",
+            "/stream-bytes/5",
+            "HTTP/1.0",
+            Some("/from"),
+            None,
+            all.len() - head_end,
+        ),
     ]
 }
 
@@ -381,7 +418,17 @@ fn late_and_streamed(binary: &Binary) -> Vec<LateSent> {
 /// [`late_and_streamed`], with what was sent, one line per request.
 fn late_lines(name: &str, format: &str) -> (Vec<String>, Vec<LateSent>) {
     let log = LogPath::new(name);
-    let binary = Binary::start(&[
+    let binary = httpbin_logging_to(&log, format);
+    let sent = late_and_streamed(&binary);
+    stop(binary);
+    let lines = read_lines(&log.0);
+    assert_eq!(lines.len(), sent.len(), "{lines:#?}");
+    (lines, sent)
+}
+
+/// The binary with `--httpbin /`, logging in `format` to `log`.
+fn httpbin_logging_to(log: &LogPath, format: &str) -> Binary {
+    Binary::start(&[
         "-l",
         "127.0.0.1:0",
         "--httpbin",
@@ -390,19 +437,15 @@ fn late_lines(name: &str, format: &str) -> (Vec<String>, Vec<LateSent>) {
         format,
         "--access-log",
         log.str(),
-    ]);
-    let sent = late_and_streamed(&binary);
-    stop(binary);
-    let lines = read_lines(&log.0);
-    assert_eq!(lines.len(), sent.len(), "{lines:#?}");
-    (lines, sent)
+    ])
 }
 
 #[test]
 fn late_and_streamed_answers_log_their_request_line_in_json() {
     let (lines, sent) = late_lines("late-json", "json");
-    for (line, (method, target, version, referer, user_agent)) in lines.iter().zip(sent) {
+    for (line, (method, target, version, referer, user_agent, bytes)) in lines.iter().zip(sent) {
         let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(v["bytes"], bytes, "the body bytes sent: {line}");
         assert_eq!(v["method"], method, "{line}");
         assert_eq!(v["target"], target, "{line}");
         assert_eq!(v["version"], version, "{line}");
@@ -416,16 +459,148 @@ fn late_and_streamed_answers_log_their_request_line_in_json() {
         delayed["duration_ms"].as_f64().unwrap() >= 10.0,
         "{delayed}"
     );
+    // A stream is logged when it ends: its duration covers the drip.
+    let drip: Value = serde_json::from_str(&lines[3]).unwrap();
+    assert_eq!(drip["target"], DRIP);
+    assert!(drip["duration_ms"].as_f64().unwrap() >= DRIP_MS, "{drip}");
 }
 
 #[test]
 fn late_and_streamed_answers_log_their_request_line_combined() {
     let (lines, sent) = late_lines("late-combined", "combined");
-    for (line, (method, target, version, referer, user_agent)) in lines.iter().zip(sent) {
+    for (line, (method, target, version, referer, user_agent, bytes)) in lines.iter().zip(sent) {
         let f = parse_combined(line);
         assert_eq!(f[2], format!("{method} {target} {version}"), "{line}");
         assert_eq!(f[3], "200", "{line}");
+        assert_eq!(f[4], bytes.to_string(), "the body bytes sent: {line}");
         assert_eq!(f[5], referer.unwrap_or("-"), "{line}");
         assert_eq!(f[6], user_agent.unwrap_or("-"), "{line}");
     }
+}
+
+/// The payload bytes of the whole events (`id: ...` to the blank line) in
+/// what a client of `/sse` read, its framing left out.
+fn event_bytes(wire: &str) -> usize {
+    let mut total = 0;
+    let mut rest = wire;
+    while let Some(start) = rest.find("id: ") {
+        let Some(len) = rest[start..].find("\n\n") else {
+            break;
+        };
+        total += len + 2;
+        rest = &rest[start + len + 2..];
+    }
+    total
+}
+
+#[test]
+fn an_endless_stream_cut_by_the_client_is_logged_once_when_it_closes() {
+    let log = LogPath::new("sse-cut");
+    let binary = httpbin_logging_to(&log, "json");
+    let mut client = common::connect(binary.addr);
+    client
+        .write_all(get("/sse?count=0&interval=10ms").as_bytes())
+        .unwrap();
+    let mut wire = Vec::new();
+    let mut buf = [0; 4096];
+    // Two whole events (the head ends in CRLF CRLF, an event in LF LF).
+    while String::from_utf8_lossy(&wire).matches("\n\n").count() < 2 {
+        let n = common::read_some(&mut client, &mut buf).unwrap();
+        assert!(n > 0, "the stream ended: {wire:?}");
+        wire.extend_from_slice(&buf[..n]);
+    }
+    let got = event_bytes(&String::from_utf8_lossy(&wire));
+    drop(client);
+    // The loop writes the line in the wake-up that sees the connection
+    // fail (the next event's write): wait for it, before the shutdown,
+    // which would end the stream too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let lines = std::fs::read_to_string(&log.0).unwrap_or_default();
+        if !lines.is_empty() || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(
+        lines.lines().count(),
+        1,
+        "logged before the shutdown: {lines}"
+    );
+    stop(binary);
+    let lines = read_lines(&log.0);
+    assert_eq!(lines.len(), 1, "logged once: {lines:#?}");
+    let v: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(v["target"], "/sse?count=0&interval=10ms");
+    assert_eq!(v["status"], 200);
+    let bytes = v["bytes"].as_u64().unwrap() as usize;
+    // What the client read, and the events written before the server saw
+    // it gone (each about 60 bytes; a few at most in 10 ms steps).
+    assert!(bytes >= got && bytes < got + 1000, "{bytes} >= {got}: {v}");
+    assert!(v["duration_ms"].as_f64().unwrap() >= 20.0, "{v}");
+}
+
+#[test]
+fn a_stream_cut_off_by_the_shutdown_deadline_is_logged() {
+    let log = LogPath::new("drip-cut");
+    let mut binary = Binary::start(&[
+        "-l",
+        "127.0.0.1:0",
+        "--httpbin",
+        "/",
+        "--shutdown-timeout",
+        "200ms",
+        "--access-log-format",
+        "json",
+        "--access-log",
+        log.str(),
+    ]);
+    let mut client = Client::connect(binary.addr);
+    // 100 bytes over 60 s: a piece every 600 ms, the first after 600 ms.
+    client.send(get("/drip?numbytes=100&duration=60s"));
+    let (status, _, _) = common::read_head(&mut client.stream);
+    assert_eq!(status, 200);
+    binary.signal(libc::SIGTERM);
+    let status = binary.wait_exit(Duration::from_secs(10)).expect("exit");
+    assert!(status.success());
+    let lines = read_lines(&log.0);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let v: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(v["target"], "/drip?numbytes=100&duration=60s");
+    assert!(v["bytes"].as_u64().unwrap() < 100, "cut off: {v}");
+    assert!(v["duration_ms"].as_f64().unwrap() >= 200.0, "{v}");
+}
+
+#[test]
+fn pipelined_streams_are_logged_each() {
+    let log = LogPath::new("pipelined-streams");
+    let binary = httpbin_logging_to(&log, "json");
+    let mut client = Client::connect(binary.addr);
+    let targets = [
+        "/stream-bytes/100",
+        "/stream-bytes/200",
+        "/stream-bytes/300",
+    ];
+    client.send(targets.map(get).concat());
+    for len in [100, 200, 300] {
+        assert_eq!(client.response().body.len(), len);
+    }
+    stop(binary);
+    let lines = read_lines(&log.0);
+    let logged: Vec<(String, u64)> = lines
+        .iter()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            (
+                v["target"].as_str().unwrap().to_string(),
+                v["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = targets
+        .iter()
+        .zip([100, 200, 300])
+        .map(|(t, n)| (t.to_string(), n))
+        .collect();
+    assert_eq!(logged, expected);
 }

@@ -27,10 +27,17 @@
 //! The bytes are the body's (nginx's `$body_bytes_sent`); the duration
 //! runs from the complete request head to the response. A request that
 //! could not be parsed has `"-"` for its request line (null fields in
-//! JSON). A request answered later or streamed is logged when its head
-//! is queued, after its input is gone: with the log on, the connection
-//! keeps a [`KeptRequest`] (one allocation, for deferred requests only)
-//! of what its line needs; with the log off it keeps nothing.
+//! JSON). A request answered later is logged when its answer is queued;
+//! a streamed response when its stream ends, as nginx logs a request
+//! when it ends: once its last piece is handed to the kernel, or when it
+//! is cut off (the client gone, the handler timeout, the connection
+//! closed, the end of the shutdown's grace), with the payload bytes of its pieces handed to the output
+//! (the chunked framing not counted) and the duration to then. A stream
+//! that never ends (SSE) is logged when its connection closes, or at
+//! shutdown, which ends it. Either way the input is gone by then: with
+//! the log on, the connection keeps a [`KeptRequest`] (one allocation,
+//! for deferred requests only, and one more when a stream ends) of what
+//! its line needs; with the log off it keeps nothing.
 
 use crate::http::date::{unix_seconds, Civil};
 use crate::http::{json, Peer, Request, Status, Version};
@@ -55,9 +62,11 @@ pub struct Entry<'r, 'a> {
     pub req: Logged<'r, 'a>,
     /// The response status.
     pub status: Status,
-    /// Body bytes of the response.
+    /// Body bytes of the response (of a stream: the payload sent, its
+    /// chunked framing not counted).
     pub body_bytes: u64,
-    /// From the complete head to the response, in microseconds.
+    /// From the complete head to the response queued (to the end, for a
+    /// stream), in microseconds.
     pub micros: u64,
 }
 

@@ -233,6 +233,7 @@ impl<H: Handler> EventLoop<H> {
             self.trim.after_closes(self.conns.len());
             self.cx.flush_access_log();
             if self.finished() {
+                self.close_remaining();
                 info!("worker done");
                 return Ok(());
             }
@@ -390,7 +391,7 @@ impl<H: Handler> EventLoop<H> {
     fn close(&mut self, key: usize) {
         let conn = &mut self.conns[key];
         trace!("{}: closed", conn.tag());
-        conn.set_closed();
+        conn.set_closed(&mut self.cx);
         self.cx.stats.phase(conn.phase).sub(1);
         self.cx.stats.connections_active.sub(1);
         self.timers.cancel(&mut self.conns, key);
@@ -601,6 +602,21 @@ impl<H: Handler> EventLoop<H> {
                 self.drive(key);
             }
         }
+    }
+
+    /// The shutdown's grace is over: what is still open is cut off (and a
+    /// stream under way logged with what it sent).
+    fn close_remaining(&mut self) {
+        let open: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, conn)| !conn.is_closed())
+            .map(|(key, _)| key)
+            .collect();
+        for key in open {
+            self.close(key);
+        }
+        self.cx.flush_access_log();
     }
 
     fn finished(&self) -> bool {

@@ -46,8 +46,13 @@
 //! handed to the kernel: the shell reads the clock once per write that
 //! empties the output and times every response that write completed
 //! (`Output::take_untimed`), so 16 pipelined answers cost one clock read,
-//! and a slow handler shows. The access log's duration ends when the
-//! response is queued (one more clock read, only with the log on).
+//! and a slow handler shows. The access log's duration of a response sent
+//! whole ends when it is queued (one more clock read, only with the log
+//! on). A streamed response is logged when its stream ends, as nginx logs
+//! a request when it ends: once the last byte queued for it is handed to
+//! the kernel, or when the connection closes first (the client gone, the
+//! write timeout) -- an open-ended stream (SSE) is logged then, or at
+//! shutdown when it is ended.
 
 use super::super::access_log::{Entry, KeptRequest, Logged};
 use super::super::buffer::Input;
@@ -162,7 +167,7 @@ enum Writing {
     Ready,
     /// The handler kept the request; its answer comes later.
     Waiting(Box<Waiting>),
-    /// The head is queued; the body comes piece by piece.
+    /// The head went out; the body comes piece by piece.
     Streaming(Box<Streaming>),
 }
 
@@ -244,7 +249,24 @@ struct Streaming {
     left: u64,
     /// An open-ended stream: heartbeats when silent, ended at shutdown.
     open_ended: bool,
+    /// The response's status, for its access-log line.
+    status: Status,
+    /// Payload bytes of the pieces queued so far (the chunked framing
+    /// excluded), as nginx's `$body_bytes_sent`. They are counted when
+    /// handed to the output, so a stream cut off before its output drained
+    /// counts bytes that the kernel never took.
+    sent: u64,
     source: Source,
+}
+
+/// A streamed response that has ended, waiting for its access-log line
+/// (only with the log on) until its last byte is handed to the kernel.
+#[derive(Debug)]
+struct StreamEnd {
+    kept: Box<KeptRequest>,
+    status: Status,
+    body_bytes: u64,
+    started: Instant,
 }
 
 /// Where the pieces come from.
@@ -295,6 +317,7 @@ impl Streaming {
             }
             StreamLength::UntilClose => output.push_bytes(piece, pool),
         }
+        self.sent += piece.len() as u64;
         true
     }
 }
@@ -349,6 +372,8 @@ pub struct Core {
     writing: Writing,
     input: Option<Input>,
     output: Output,
+    /// A stream that ended and is not logged yet (only with the log on).
+    unlogged: Option<Box<StreamEnd>>,
 }
 
 impl Core {
@@ -360,6 +385,7 @@ impl Core {
             writing: Writing::Ready,
             input: None,
             output: Output::default(),
+            unlogged: None,
         }
     }
 
@@ -386,8 +412,13 @@ impl Core {
         matches!(self.state, State::Closing(Closing::Done))
     }
 
-    /// Marks the connection finished (the loop closes it).
-    pub fn close(&mut self) {
+    /// Marks the connection finished (the loop closes it). A stream still
+    /// under way is cut off here, and logged with what it sent.
+    pub fn close<H>(&mut self, cx: &mut Context<H>, peer: Peer) {
+        if let Writing::Streaming(mut s) = std::mem::take(&mut self.writing) {
+            self.stream_ended(&mut s);
+        }
+        self.log_stream_end(cx, peer);
         if !self.is_closed() {
             self.set_state(State::Closing(Closing::Done));
         }
@@ -575,9 +606,37 @@ impl Core {
         answered
     }
 
-    /// Once the output is written: give its buffer back.
-    pub fn flushed<H>(&mut self, cx: &mut Context<H>) {
+    /// Once the output is written: log a stream that ended, give the
+    /// buffer back.
+    pub fn flushed<H>(&mut self, cx: &mut Context<H>, peer: &Peer) {
+        if self.unlogged.is_some() && self.output.is_empty() {
+            self.log_stream_end(cx, *peer);
+        }
         self.output.recycle(&mut cx.pool);
+    }
+
+    /// Keeps what the line of the stream `s`, which ended, needs (with
+    /// the log on), until its output is handed to the kernel.
+    fn stream_ended(&mut self, s: &mut Streaming) {
+        if let Some(kept) = s.exchange.logged.take() {
+            self.unlogged = Some(Box::new(StreamEnd {
+                kept,
+                status: s.status,
+                body_bytes: s.sent,
+                started: s.exchange.started,
+            }));
+        }
+    }
+
+    /// Writes the line of the stream that ended, if there is one. Cold:
+    /// kept out of the write path of every response.
+    #[cold]
+    #[inline(never)]
+    fn log_stream_end<H>(&mut self, cx: &mut Context<H>, peer: Peer) {
+        if let Some(end) = self.unlogged.take() {
+            let req = Logged::Kept(&end.kept);
+            log_line(cx, peer, req, end.status, end.body_bytes, end.started);
+        }
     }
 
     /// Something arrived for ticket `id` of this connection (another
@@ -717,6 +776,12 @@ impl Core {
         source: Source,
         peer: Peer,
     ) {
+        // A stream pipelined behind one whose output is still draining:
+        // the earlier one's line goes now, a little early, rather than
+        // being overwritten when this one ends (one is kept at a time).
+        if self.unlogged.is_some() {
+            self.log_stream_end(cx, peer);
+        }
         let res = &cx.response;
         let length = match (res.declared_stream_length(), exchange.version) {
             (Some(len), _) => StreamLength::Known(len),
@@ -728,7 +793,8 @@ impl Core {
             connection = ConnectionHeader::Close;
         }
         let open_ended = res.is_event_stream();
-        let no_body = exchange.head_only || res.status().forbids_body();
+        let status = res.status();
+        let no_body = exchange.head_only || status.forbids_body();
         let started = exchange.started;
         queue(
             &mut self.output,
@@ -749,9 +815,12 @@ impl Core {
             length,
             left,
             open_ended,
+            status,
+            sent: 0,
             source,
         });
         if no_body {
+            log_line(cx, peer, streaming.exchange.logged(), status, 0, started);
             drop(streaming);
             self.writing = Writing::Ready;
             self.finish_exchange(cx, connection.keeps_alive());
@@ -813,9 +882,10 @@ impl Core {
     /// (or closes) as the exchange decided. A body shorter than it
     /// declared is cut off instead.
     fn end_stream<H>(&mut self, cx: &mut Context<H>) {
-        let Writing::Streaming(s) = std::mem::take(&mut self.writing) else {
+        let Writing::Streaming(mut s) = std::mem::take(&mut self.writing) else {
             return;
         };
+        self.stream_ended(&mut s);
         let keep_alive = match s.length {
             StreamLength::Chunked => {
                 self.output.push_bytes(LAST_CHUNK, &mut cx.pool);
@@ -834,7 +904,9 @@ impl Core {
     /// can tell a truncated body from a whole one.
     fn abandon_stream<H>(&mut self, cx: &mut Context<H>) {
         debug!("{}: stream abandoned; closing without its end", self.tag);
-        self.writing = Writing::Ready;
+        if let Writing::Streaming(mut s) = std::mem::take(&mut self.writing) {
+            self.stream_ended(&mut s);
+        }
         let unread = self.input.is_some();
         self.set_closing(unread, cx);
     }
@@ -1268,9 +1340,10 @@ enum Framed {
 }
 
 /// Queues the response in `cx.response`: the one place a response is
-/// counted, timed and logged. `req` is what is known of the request (kept
-/// for one answered later, unknown for one that could not be parsed).
-/// `started` is the loop's clock when the request's head was complete.
+/// counted and timed, and a whole one logged (a stream is logged when it
+/// ends). `req` is what is known of the request (kept for one answered
+/// later, unknown for one that could not be parsed). `started` is the
+/// loop's clock when the request's head was complete.
 fn queue<H>(
     output: &mut Output,
     cx: &mut Context<H>,
@@ -1295,13 +1368,28 @@ fn queue<H>(
     if let Some((earlier, n)) = output.note_response(started) {
         record_durations(cx, earlier, n, Instant::now());
     }
+    if let Framed::Whole { .. } = framed {
+        log_line(cx, peer, req, status, sent, started);
+    }
+}
+
+/// Writes the access-log line of a response (with the log on), its
+/// duration from `started` to now.
+fn log_line<H>(
+    cx: &mut Context<H>,
+    peer: Peer,
+    req: Logged<'_, '_>,
+    status: Status,
+    body_bytes: u64,
+    started: Instant,
+) {
     if let Some(log) = &mut cx.access_log {
         let micros = micros_between(started, Instant::now());
         log.line(&Entry {
             peer,
             req,
             status,
-            body_bytes: sent,
+            body_bytes,
             micros,
         });
     }

@@ -138,9 +138,9 @@ impl Connection {
         self.core.is_closed()
     }
 
-    /// Marks the connection finished.
-    pub fn set_closed(&mut self) {
-        self.core.close();
+    /// Marks the connection finished (a stream under way is logged).
+    pub fn set_closed<H>(&mut self, cx: &mut Context<H>) {
+        self.core.close(cx, self.peer);
     }
 
     /// Whether nothing is under way: no request started, nothing to send.
@@ -267,7 +267,7 @@ impl Connection {
         if let Some((started, n)) = self.core.output().take_untimed() {
             core::record_durations(cx, started, n, Instant::now());
         }
-        self.core.flushed(cx);
+        self.core.flushed(cx, &self.peer);
         Ok(())
     }
 

@@ -97,7 +97,7 @@ fn settle(core: &mut Core, cx: &mut Context<Echo>, wire: &mut Wire) -> Want {
         while !core.output().is_empty() {
             core.output().write_to(wire).expect("an in-memory write");
         }
-        core.flushed(cx);
+        core.flushed(cx, &PEER);
         match core.want(false) {
             Want::ShutdownWrite => core.write_shut(),
             Want::Discard => return Want::Discard,
