@@ -604,3 +604,38 @@ fn pipelined_streams_are_logged_each() {
         .collect();
     assert_eq!(logged, expected);
 }
+
+#[test]
+fn a_kept_request_whose_client_resets_is_logged_499_once() {
+    let log = LogPath::new("delay-reset");
+    let binary = httpbin_logging_to(&log, "json");
+    let client = common::connect(binary.addr);
+    (&client).write_all(get("/delay/5s").as_bytes()).unwrap();
+    // A reset, not a FIN: a client that only half-closes still gets its
+    // answer (and the 200 line).
+    socket2::SockRef::from(&client)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(client);
+    // No event tells the test when the loop has written the line: look
+    // for it, well before the 5 s answer would have come.
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while std::fs::read_to_string(&log.0)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no line before the answer was due"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop(binary);
+    let lines = read_lines(&log.0);
+    assert_eq!(lines.len(), 1, "logged once: {lines:#?}");
+    let v: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(v["target"], "/delay/5s");
+    assert_eq!(v["status"], 499);
+    assert_eq!(v["bytes"], 0);
+    assert!(v["duration_ms"].as_f64().unwrap() < 4000.0, "{v}");
+}

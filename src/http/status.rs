@@ -95,6 +95,11 @@ statuses! {
 }
 
 impl Status {
+    /// `499`, nginx's "client closed request": never written on the wire;
+    /// the access log's status of a kept request whose connection closed
+    /// before its answer.
+    pub const CLIENT_CLOSED_REQUEST: Status = Status(499);
+
     /// A status from its code; `None` outside 100..=999.
     pub fn from_code(code: u16) -> Option<Status> {
         (100..=999).contains(&code).then_some(Status(code))

@@ -27,12 +27,13 @@
 //! The bytes are the body's (nginx's `$body_bytes_sent`); the duration
 //! runs from the complete request head to the response. A request that
 //! could not be parsed has `"-"` for its request line (null fields in
-//! JSON). A request answered later is logged when its answer is queued;
-//! a streamed response when its stream ends, as nginx logs a request
+//! JSON). A request answered later is logged when its answer is queued,
+//! or with status 499 (nginx's "client closed request", never sent) when
+//! its connection closes first; a streamed response when its stream ends, as nginx logs a request
 //! when it ends: once its last piece is handed to the kernel, or when it
 //! is cut off (the client gone, the handler timeout, the connection
-//! closed, the end of the shutdown's grace), with the payload bytes of its pieces handed to the output
-//! (the chunked framing not counted) and the duration to then. A stream
+//! closed, the end of the shutdown's grace), with the payload bytes of its
+//! pieces handed to the output (the chunked framing not counted) and the duration to then. A stream
 //! that never ends (SSE) is logged when its connection closes, or at
 //! shutdown, which ends it. Either way the input is gone by then: with
 //! the log on, the connection keeps a [`KeptRequest`] (one allocation,

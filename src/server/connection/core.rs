@@ -413,10 +413,23 @@ impl Core {
     }
 
     /// Marks the connection finished (the loop closes it). A stream still
-    /// under way is cut off here, and logged with what it sent.
+    /// under way is cut off here, and logged with what it sent; a request
+    /// still waiting for its answer is logged as nginx logs it, 499.
     pub fn close<H>(&mut self, cx: &mut Context<H>, peer: Peer) {
-        if let Writing::Streaming(mut s) = std::mem::take(&mut self.writing) {
-            self.stream_ended(&mut s);
+        match &mut self.writing {
+            Writing::Streaming(_) => {
+                if let Writing::Streaming(mut s) = std::mem::take(&mut self.writing) {
+                    self.stream_ended(&mut s);
+                }
+            }
+            Writing::Waiting(w) => {
+                if let Some(kept) = w.exchange.logged.take() {
+                    let req = Logged::Kept(&kept);
+                    let status = Status::CLIENT_CLOSED_REQUEST;
+                    log_line(cx, peer, req, status, 0, w.exchange.started);
+                }
+            }
+            Writing::Ready => {}
         }
         self.log_stream_end(cx, peer);
         if !self.is_closed() {
