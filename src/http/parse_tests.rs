@@ -317,14 +317,7 @@ fn hosts_of_the_allowed_bytes_are_accepted() {
     // digits, `-.:`): allowed ones pass, forbidden ones do not.
     let pad = b"X-Pad: 0123456789abcdef\r\n";
     for (host, ok) in [(b"{{{{{{{{{{{{{{{{", false), (b"________________", true)] {
-        let text = [
-            &b"GET / HTTP/1.1\r\nHost: "[..],
-            host,
-            b"\r\n",
-            pad,
-            b"\r\n",
-        ]
-        .concat();
+        let text = head_with_host(host, pad);
         assert_eq!(parse(&text).unwrap().framing().is_ok(), ok, "{text:?}");
     }
     for host in [
@@ -335,17 +328,23 @@ fn hosts_of_the_allowed_bytes_are_accepted() {
         b"a-b_c~d!$&'()*+,;=%41",
     ] {
         for pad in [&b""[..], b"X-Pad: 0123456789abcdef\r\n"] {
-            let text = [
-                &b"GET / HTTP/1.1\r\nHost: "[..],
-                host,
-                b"\r\n",
-                pad,
-                b"\r\n",
-            ]
-            .concat();
+            let text = head_with_host(host, pad);
             assert!(parse(&text).unwrap().framing().is_ok(), "{text:?}");
         }
     }
+}
+
+/// `GET /` with `host` as its Host field and `pad` (field lines or
+/// nothing) after it.
+fn head_with_host(host: &[u8], pad: &[u8]) -> Vec<u8> {
+    [
+        &b"GET / HTTP/1.1\r\nHost: "[..],
+        host,
+        b"\r\n",
+        pad,
+        b"\r\n",
+    ]
+    .concat()
 }
 
 /// A trailer line shorter than sixteen bytes is judged eight bytes at a
