@@ -586,34 +586,29 @@ impl<H: Handler> EventLoop<H> {
         self.listener_ready = false;
         self.cx.shutting_down = true;
         self.shutdown_deadline = Some(self.now + self.shutdown_timeout);
-        let idle: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, conn)| !conn.is_closed() && conn.is_idle())
-            .map(|(key, _)| key)
-            .collect();
-        for key in idle {
+        for key in self.open_keys(Connection::is_idle) {
             self.close(key);
         }
-        let open: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
-        for key in open {
-            if !self.conns[key].is_closed() {
-                self.conns[key].end_open_stream(&mut self.cx);
-                self.drive(key);
-            }
+        for key in self.open_keys(|_| true) {
+            self.conns[key].end_open_stream(&mut self.cx);
+            self.drive(key);
         }
+    }
+
+    /// The keys of the connections not closed yet that `pick` chooses
+    /// (collected first: acting on one needs the whole loop).
+    fn open_keys(&self, pick: impl Fn(&Connection) -> bool) -> Vec<usize> {
+        self.conns
+            .iter()
+            .filter(|(_, conn)| !conn.is_closed() && pick(conn))
+            .map(|(key, _)| key)
+            .collect()
     }
 
     /// The shutdown's grace is over: what is still open is cut off (and a
     /// stream under way logged with what it sent).
     fn close_remaining(&mut self) {
-        let open: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, conn)| !conn.is_closed())
-            .map(|(key, _)| key)
-            .collect();
-        for key in open {
+        for key in self.open_keys(|_| true) {
             self.close(key);
         }
         self.cx.flush_access_log();

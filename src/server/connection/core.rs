@@ -416,15 +416,12 @@ impl Core {
     /// under way is cut off here, and logged with what it sent; a request
     /// still waiting for its answer is logged as nginx logs it, 499.
     pub fn close<H>(&mut self, cx: &mut Context<H>, peer: Peer) {
-        match &mut self.writing {
-            Writing::Streaming(_) => {
-                if let Writing::Streaming(mut s) = std::mem::take(&mut self.writing) {
-                    self.stream_ended(&mut s);
-                }
-            }
+        // Whatever was under way ends here (dropping it tells a producer).
+        match std::mem::take(&mut self.writing) {
+            Writing::Streaming(mut s) => self.stream_ended(&mut s),
             Writing::Waiting(w) => {
-                if let Some(kept) = w.exchange.logged.take() {
-                    let req = Logged::Kept(&kept);
+                if let Some(kept) = &w.exchange.logged {
+                    let req = Logged::Kept(kept);
                     let status = Status::CLIENT_CLOSED_REQUEST;
                     log_line(cx, peer, req, status, 0, w.exchange.started);
                 }
