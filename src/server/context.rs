@@ -8,6 +8,7 @@
 
 use super::access_log::AccessLog;
 use super::buffer::BufferPool;
+use super::clock::Moment;
 use super::inbox::Inbox;
 use super::stats::LoopStats;
 use crate::http::chunked::ChunkedLimits;
@@ -16,7 +17,6 @@ use crate::http::parse::{HeadLimits, HeaderSpan};
 use crate::http::Response;
 use crate::Config;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// The request limits, in the shapes the parsers take.
 #[derive(Clone, Copy, Debug)]
@@ -67,9 +67,9 @@ pub struct Context<H> {
     /// The loop's clock: milliseconds since it started, read once per
     /// wake-up.
     pub now: u64,
-    /// The same moment as an `Instant`: when the heads completed in this
+    /// The same moment as a [`Moment`]: when the heads completed in this
     /// wake-up count as complete (a request's duration starts there).
-    pub clock: Instant,
+    pub clock: Moment,
     /// Header spans of the head being parsed, reused for every request.
     pub headers: Vec<HeaderSpan>,
     /// Buffers for connections that have bytes in flight.

@@ -59,6 +59,7 @@
 //! that is not transient (a reset or aborted connection, EINTR, EPERM and
 //! EPROTO are) pauses it the same way.
 
+use super::clock::Moment;
 use super::connection::{Connection, Drive, Next, Stream};
 use super::context::Context;
 use super::listener::{self, Bound, Listener};
@@ -79,7 +80,7 @@ use std::collections::BinaryHeap;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// The token of the first listener; listener `i` has `LISTENERS + i`, and
 /// every connection's token is below it.
@@ -245,7 +246,7 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn tick(&mut self) {
-        let clock = Instant::now();
+        let clock = Moment::now();
         self.now = self.timers.millis(clock);
         self.cx.now = self.now;
         self.cx.clock = clock;

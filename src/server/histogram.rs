@@ -23,9 +23,9 @@
 //! changed while it read it. The ring has two more slots than the window,
 //! so the slot being recycled is never one a reader wants.
 
+use super::clock::Moment;
 pub use crate::snapshot::{Cumulative, Percentiles, PROMETHEUS_BOUNDS_US};
 use std::sync::atomic::{fence, AtomicU64, Ordering};
-use std::time::Instant;
 
 /// The percentile window.
 pub const WINDOW_SECONDS: u64 = 10;
@@ -108,7 +108,7 @@ impl Default for Slot {
 /// The durations recorded by one loop.
 #[derive(Debug)]
 pub struct Durations {
-    epoch: Instant,
+    epoch: Moment,
     slots: [Slot; SLOTS],
     /// Cumulative since start: counts per Prometheus bucket (not summed
     /// across buckets; the `+Inf` one is `count`).
@@ -120,7 +120,7 @@ pub struct Durations {
 impl Default for Durations {
     fn default() -> Durations {
         Durations {
-            epoch: Instant::now(),
+            epoch: Moment::now(),
             slots: std::array::from_fn(|_| Slot::default()),
             prometheus: std::array::from_fn(|_| Cell::default()),
             count: Cell::default(),
@@ -148,24 +148,24 @@ impl Default for Window {
 impl Durations {
     /// Records one duration that ended at `now`. Only the owning loop
     /// calls this; it never allocates or blocks.
-    pub fn record(&self, micros: u64, now: Instant) {
-        let second = now.saturating_duration_since(self.epoch).as_secs();
+    pub fn record(&self, micros: u64, now: Moment) {
+        let second = now.seconds_since(self.epoch);
         self.record_n(micros, 1, second);
     }
 
     /// When the histogram's seconds count from. The loop counts its clock
     /// from the same moment, so that it can name the second it is in
     /// without reading the clock again.
-    pub fn epoch(&self) -> Instant {
+    pub fn epoch(&self) -> Moment {
         self.epoch
     }
 
     /// Records `n` requests that took `micros` each (responses that left
     /// in one write, started in the same wake-up), answered in `second`
     /// since [`epoch`](Self::epoch). The caller passes the second of the
-    /// loop's wake-up rather than an `Instant`: a subtraction of two
-    /// `Instant`s is some forty instructions, and a request that ends a
-    /// few microseconds into the next second counts in the one before.
+    /// loop's wake-up rather than a moment to divide down: a request that
+    /// ends a few microseconds into the next second counts in the one
+    /// before.
     pub fn record_n(&self, micros: u64, n: u64, second: u64) {
         let slot = &self.slots[(second % SLOTS as u64) as usize];
         if slot.second.load(Ordering::Relaxed) != second {
@@ -188,8 +188,8 @@ impl Durations {
 
     /// Adds this loop's last [`WINDOW_SECONDS`] seconds, as of `now`, to
     /// `window`.
-    pub fn add_window(&self, window: &mut Window, now: Instant) {
-        let current = now.saturating_duration_since(self.epoch).as_secs();
+    pub fn add_window(&self, window: &mut Window, now: Moment) {
+        let current = now.seconds_since(self.epoch);
         let oldest = current.saturating_sub(WINDOW_SECONDS - 1);
         let mut counts = [0u64; BUCKETS];
         for slot in &self.slots {
@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn percentiles_of_a_known_spread() {
         let d = Durations::default();
-        let now = d.epoch + Duration::from_millis(1500);
+        let now = d.epoch.after(Duration::from_millis(1500));
         for v in 1..=1000 {
             d.record(v, now);
         }
@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn the_window_forgets_after_ten_seconds() {
         let d = Durations::default();
-        let at = |s| d.epoch + Duration::from_secs(s);
+        let at = |s| d.epoch.after(Duration::from_secs(s));
         d.record(5_000, at(1));
         d.record(10, at(5));
         let mut w = Window::default();

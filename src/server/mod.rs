@@ -18,6 +18,7 @@
 
 mod access_log;
 mod buffer;
+pub mod clock;
 mod connection;
 mod context;
 mod event_loop;
@@ -155,7 +156,7 @@ impl<H: Handler> Server<H> {
                 inbox,
                 next_ticket: 0,
                 now: 0,
-                clock: Instant::now(),
+                clock: clock::Moment::now(),
                 headers: Vec::new(),
                 pool: Default::default(),
                 date: Default::default(),

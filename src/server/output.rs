@@ -20,6 +20,7 @@
 //! is then, as with nginx. Replace files by renaming.)
 
 use super::buffer::BufferPool;
+use super::clock::Moment;
 use super::sendfile::SendFile;
 use crate::http::chunked::encode_chunk;
 use crate::http::date::DateCache;
@@ -28,7 +29,6 @@ use crate::http::{
 };
 use log::warn;
 use std::io::{self, IoSlice};
-use std::time::Instant;
 
 /// The most bytes one `sendfile` is asked for; the socket takes what fits.
 const SENDFILE_MAX: usize = 1 << 30;
@@ -152,7 +152,7 @@ pub struct Output {
     /// completed their heads) and how many share it. They are timed when
     /// their last byte is handed to the kernel, with one clock read for
     /// them all.
-    untimed: Option<(Instant, u32)>,
+    untimed: Option<(Moment, u32)>,
 }
 
 /// What one `write` did.
@@ -294,7 +294,7 @@ impl Output {
     /// response started in another wake-up than those noted before it
     /// hands them back, to be timed now (rare: it takes a socket that
     /// stayed full across wake-ups).
-    pub fn note_response(&mut self, started: Instant) -> Option<(Instant, u32)> {
+    pub fn note_response(&mut self, started: Moment) -> Option<(Moment, u32)> {
         match &mut self.untimed {
             Some((at, n)) if *at == started => {
                 *n += 1;
@@ -305,7 +305,7 @@ impl Output {
     }
 
     /// Once everything is written: the responses to time now.
-    pub fn take_untimed(&mut self) -> Option<(Instant, u32)> {
+    pub fn take_untimed(&mut self) -> Option<(Moment, u32)> {
         if self.is_empty() {
             self.untimed.take()
         } else {

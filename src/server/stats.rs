@@ -7,11 +7,11 @@
 //! see a value that is at most a moment old, which is all a statistics page
 //! needs.
 
+use super::clock::Moment;
 use super::histogram::{Durations, Window};
 use crate::snapshot::Snapshot;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// A counter with a single writer: the loop that owns it.
 #[derive(Debug, Default)]
@@ -88,7 +88,7 @@ impl LoopStats {
     /// Records the duration of one finished request, in microseconds,
     /// ending at `now`. Lock-free and allocation-free: one relaxed store
     /// per figure, and a 3 KiB clear once a second.
-    pub fn record_duration(&self, micros: u64, now: Instant) {
+    pub fn record_duration(&self, micros: u64, now: Moment) {
         self.durations.record(micros, now);
     }
 
@@ -128,7 +128,7 @@ pub fn snapshot(loops: &[Arc<LoopStats>]) -> Snapshot {
         ..Snapshot::default()
     };
     let mut window = Window::default();
-    let now = Instant::now();
+    let now = Moment::now();
     for s in loops {
         s.durations.add_window(&mut window, now);
         s.durations.add_cumulative(&mut sum.request_durations);
@@ -160,7 +160,7 @@ mod tests {
     #[test]
     fn durations_are_merged_over_loops() {
         let loops: Vec<Arc<LoopStats>> = (0..2).map(|_| Arc::default()).collect();
-        let now = Instant::now();
+        let now = Moment::now();
         for micros in 1..=90 {
             loops[0].record_duration(micros, now);
         }

@@ -24,8 +24,9 @@
 //! (made just before the loop, so that durations share the clock), read
 //! once per wake-up.
 
+use super::clock::Moment;
 use slab::Slab;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The kinds of deadline a connection can have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +99,7 @@ struct List {
 /// The timer lists of one event loop.
 #[derive(Debug)]
 pub struct Timers {
-    epoch: Instant,
+    epoch: Moment,
     lengths: [u64; KINDS],
     lists: [List; KINDS],
     /// At or before every armed deadline (`NONE` when none is armed).
@@ -111,7 +112,7 @@ const NONE: u64 = u64::MAX;
 
 impl Timers {
     /// Lists for timeouts of the given lengths, indexed by [`TimerKind`].
-    pub fn new(epoch: Instant, lengths: [Duration; KINDS]) -> Timers {
+    pub fn new(epoch: Moment, lengths: [Duration; KINDS]) -> Timers {
         Timers {
             epoch,
             lengths: lengths.map(|d| d.as_millis().min(u128::from(u64::MAX / 2)) as u64),
@@ -124,8 +125,8 @@ impl Timers {
     }
 
     /// Milliseconds since the epoch of the loop's statistics.
-    pub fn millis(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.epoch).as_millis() as u64
+    pub fn millis(&self, now: Moment) -> u64 {
+        now.millis_since(self.epoch)
     }
 
     /// (Re-)arms `kind` for the entry at `key`: its deadline becomes
@@ -218,7 +219,7 @@ mod tests {
     fn timers() -> Timers {
         let ms = Duration::from_millis;
         Timers::new(
-            Instant::now(),
+            Moment::now(),
             [
                 ms(100),
                 ms(300),

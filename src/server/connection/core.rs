@@ -56,6 +56,7 @@
 
 use super::super::access_log::{Entry, KeptRequest, Logged};
 use super::super::buffer::Input;
+use super::super::clock::Moment;
 use super::super::context::Context;
 use super::super::output::Output;
 use super::super::stats::Phase;
@@ -80,7 +81,7 @@ use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The comment line an open-ended stream sends when it has been silent
 /// for [`HEARTBEAT`](super::super::event_loop::HEARTBEAT).
@@ -138,7 +139,7 @@ struct Receiving {
     head_len: usize,
     /// When the head was complete (the loop's clock): the request's
     /// duration starts there.
-    started: Instant,
+    started: Moment,
     framing: Framing,
     decoder: BodyDecoder,
 }
@@ -181,7 +182,7 @@ struct Exchange {
     /// The client's wish (`framing.keep_alive`).
     keep_alive: bool,
     /// When the request's head was complete (the loop's clock).
-    started: Instant,
+    started: Moment,
     /// What the access log needs of the request; only with the log on.
     logged: Option<Box<KeptRequest>>,
 }
@@ -266,7 +267,7 @@ struct StreamEnd {
     kept: Box<KeptRequest>,
     status: Status,
     body_bytes: u64,
-    started: Instant,
+    started: Moment,
 }
 
 /// Where the pieces come from.
@@ -1216,7 +1217,7 @@ impl Core {
         head: &Head,
         framing: &Framing,
         body: Range<usize>,
-        started: Instant,
+        started: Moment,
         peer: Peer,
     ) -> Step {
         let Some(input) = self.input.as_mut() else {
@@ -1360,7 +1361,7 @@ fn queue<H>(
     req: Logged<'_, '_>,
     framed: Framed,
     connection: ConnectionHeader,
-    started: Instant,
+    started: Moment,
     peer: Peer,
 ) {
     let status = cx.response.status();
@@ -1376,7 +1377,7 @@ fn queue<H>(
     };
     cx.stats.count_response(status.code());
     if let Some((earlier, n)) = output.note_response(started) {
-        record_durations(cx, earlier, n, Instant::now());
+        record_durations(cx, earlier, n, Moment::now());
     }
     if let Framed::Whole { .. } = framed {
         log_line(cx, peer, req, status, sent, started);
@@ -1391,10 +1392,10 @@ fn log_line<H>(
     req: Logged<'_, '_>,
     status: Status,
     body_bytes: u64,
-    started: Instant,
+    started: Moment,
 ) {
     if let Some(log) = &mut cx.access_log {
-        let micros = micros_between(started, Instant::now());
+        let micros = Moment::now().micros_since(started);
         log.line(&Entry {
             peer,
             req,
@@ -1407,15 +1408,11 @@ fn log_line<H>(
 
 /// Records the durations of `n` requests complete at `started` and
 /// answered (their last byte handed to the kernel) at `now`.
-pub fn record_durations<H>(cx: &Context<H>, started: Instant, n: u32, now: Instant) {
-    let micros = micros_between(started, now);
+pub fn record_durations<H>(cx: &Context<H>, started: Moment, n: u32, now: Moment) {
+    let micros = now.micros_since(started);
     // The loop's clock counts from the histogram's epoch (see `EventLoop::new`).
     cx.stats
         .record_durations(micros, u64::from(n), cx.now / 1000);
-}
-
-fn micros_between(started: Instant, now: Instant) -> u64 {
-    u64::try_from(now.saturating_duration_since(started).as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The state's name, for the trace log.

@@ -29,6 +29,7 @@ mod stream;
 mod tests;
 
 use self::core::{Core, Tag, Want};
+use super::clock::Moment;
 use super::context::Context;
 use super::stats::Phase;
 use super::timers::{HasTimer, TimerKind, TimerLink};
@@ -39,7 +40,6 @@ use log::{debug, trace};
 use std::io::{self, Read};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
-use std::time::Instant;
 pub use stream::Stream;
 
 /// Reads per drive before other connections get their turn.
@@ -265,7 +265,7 @@ impl Connection {
             }
         }
         if let Some((started, n)) = self.core.output().take_untimed() {
-            core::record_durations(cx, started, n, Instant::now());
+            core::record_durations(cx, started, n, Moment::now());
         }
         self.core.flushed(cx, &self.peer);
         Ok(())

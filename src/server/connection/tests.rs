@@ -72,7 +72,7 @@ fn context() -> Context<Echo> {
         inbox,
         next_ticket: 0,
         now: 0,
-        clock: std::time::Instant::now(),
+        clock: crate::server::clock::Moment::now(),
         headers: Vec::new(),
         pool: Default::default(),
         date: Default::default(),
