@@ -185,7 +185,11 @@ stop_servers() {
     rm -f "$work/access.log"
 }
 
+# utime + stime, and stime alone (the kernel's share), in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
+# per_request TICKS REQUESTS -> microseconds per request
+per_request() { python3 -c "print(round($1 * 1e6 / $(getconf CLK_TCK) / max($2, 1), 2))"; }
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 load_average() { cut -d' ' -f1 /proc/loadavg; }
@@ -261,7 +265,7 @@ servers_for() {
 }
 
 results="$out/results.csv"
-echo "scenario,server,round,requests,rps,p50_us,p99_us,bytes_per_sec,cpu_us_per_request,peak_rss_kib,idle_bytes_per_connection,rss_before_kib,rss_after_close_kib,timeouts,errors,subscribers,events_expected,events_delivered,max_us,bytes_per_subscriber,rss_end_kib,client_lag_ms,load_average" > "$results"
+echo "scenario,server,round,requests,rps,p50_us,p99_us,bytes_per_sec,cpu_us_per_request,peak_rss_kib,idle_bytes_per_connection,rss_before_kib,rss_after_close_kib,timeouts,errors,subscribers,events_expected,events_delivered,max_us,bytes_per_subscriber,rss_end_kib,client_lag_ms,load_average,sys_us_per_request" > "$results"
 
 for round in $(seq "$rounds"); do
     for scenario in ${scenarios//,/ }; do
@@ -271,20 +275,20 @@ for round in $(seq "$rounds"); do
             if [ "$scenario" = S5 ]; then
                 read -r before idle after per_connection < <(
                     taskset -c "$client_cpu" python3 scripts/idle_clients.py 127.0.0.1 "${url_base##*:}" "$pid" "$idle_connections")
-                echo "$scenario,$server,$round,,,,,,,$(peak_rss_kib "$pid"),$per_connection,$before,$after,,,,,,,,,,$load" >> "$results"
+                echo "$scenario,$server,$round,,,,,,,$(peak_rss_kib "$pid"),$per_connection,$before,$after,,,,,,,,,,$load," >> "$results"
                 echo "round $round $scenario $server: $per_connection bytes per idle connection (RSS $before -> $idle -> $after KiB; load $load)" >&2
             elif [ "$scenario" = S7 ]; then
                 read -r subscribers expected delivered p50 p99 max before end per_subscriber cpu_us dropped lag < <(
                     taskset -c "$client_cpu" python3 scripts/sse_clients.py 127.0.0.1 "${url_base##*:}" "$pid" "$sse_subscribers" "$sse_duration")
-                echo "$scenario,$server,$round,,,$p50,$p99,,$cpu_us,$(peak_rss_kib "$pid"),,$before,,,$dropped,$subscribers,$expected,$delivered,$max,$per_subscriber,$end,$lag,$load" >> "$results"
+                echo "$scenario,$server,$round,,,$p50,$p99,,$cpu_us,$(peak_rss_kib "$pid"),,$before,,,$dropped,$subscribers,$expected,$delivered,$max,$per_subscriber,$end,$lag,$load," >> "$results"
                 echo "round $round $scenario $server: $delivered of $expected events, p50 ${p50}us, p99 ${p99}us, $per_subscriber B/subscriber, $cpu_us us CPU/event, $dropped dropped (load $load)" >&2
             else
-                ticks_before=$(cpu_ticks "$pid")
+                ticks_before=$(cpu_ticks "$pid") sys_before=$(sys_ticks "$pid")
                 read -r requests rps p50 p99 bps timeouts errors < <(run_wrk "$scenario" "$(url_for "$scenario" "$server")")
-                ticks=$(( $(cpu_ticks "$pid") - ticks_before ))
-                cpu_us=$(python3 -c "print(round($ticks * 1e6 / $(getconf CLK_TCK) / max($requests, 1), 2))")
-                echo "$scenario,$server,$round,$requests,$rps,$p50,$p99,$bps,$cpu_us,$(peak_rss_kib "$pid"),,,,$timeouts,$errors,,,,,,,,$load" >> "$results"
-                echo "round $round $scenario $server: $rps req/s, p50 ${p50}us, p99 ${p99}us, $cpu_us us CPU/req, $timeouts timeouts, $errors errors (load $load)" >&2
+                ticks=$(( $(cpu_ticks "$pid") - ticks_before )) sys=$(( $(sys_ticks "$pid") - sys_before ))
+                cpu_us=$(per_request "$ticks" "$requests") sys_us=$(per_request "$sys" "$requests")
+                echo "$scenario,$server,$round,$requests,$rps,$p50,$p99,$bps,$cpu_us,$(peak_rss_kib "$pid"),,,,$timeouts,$errors,,,,,,,,$load,$sys_us" >> "$results"
+                echo "round $round $scenario $server: $rps req/s, p50 ${p50}us, p99 ${p99}us, $cpu_us us CPU/req ($sys_us in the kernel), $timeouts timeouts, $errors errors (load $load)" >&2
             fi
             stop_servers
         done

@@ -80,6 +80,8 @@ def summarise(rows):
             "p50_us": None if scenario == "S2" else median(group, "p50_us"),
             "p99_us": None if scenario == "S2" else median(group, "p99_us"),
             "cpu_us_per_request": median(group, "cpu_us_per_request"),
+            # Absent from results written before the column was added.
+            "sys_us_per_request": median(group, "sys_us_per_request"),
             "peak_rss_kib": max((int(r["peak_rss_kib"]) for r in group if r["peak_rss_kib"]), default=None),
             "idle_bytes_per_connection": median(group, "idle_bytes_per_connection"),
             "rss_after_close_kib": median(group, "rss_after_close_kib"),
@@ -155,7 +157,8 @@ def late_table(summary):
 
 
 def table(summary):
-    header = ["scenario", "server", "req/s", "MiB/s", "p50", "p99", "CPU/req", "peak RSS", "idle/conn", "vs nginx"]
+    header = ["scenario", "server", "req/s", "MiB/s", "p50", "p99", "CPU/req", "of it kernel", "peak RSS", "idle/conn",
+              "vs nginx"]
     lines = []
     for s in summary:
         if s["scenario"] in LATE:
@@ -168,6 +171,7 @@ def table(summary):
             fmt(s["p50_us"], " us"),
             fmt(s["p99_us"], " us"),
             fmt(s["cpu_us_per_request"], " us", 2),
+            fmt(s["sys_us_per_request"], " us", 2),
             fmt((s["peak_rss_kib"] or 0) / 1024, " MiB", 1) if s["peak_rss_kib"] else "-",
             fmt(s["idle_bytes_per_connection"], " B"),
             fmt(s["vs_peer"], "x", 2),
