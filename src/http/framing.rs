@@ -58,17 +58,26 @@ pub fn framing(
     headers: &[HeaderSpan],
     max_body: u64,
 ) -> Result<Framing, RequestError> {
-    let mut fields = Fields::default();
-    if head.noted.others {
-        for header in headers {
-            fields.add(header.name.of(buf), header, buf)?;
-        }
-    } else {
-        // The scan saw no field but `Host` that framing reads.
-        fields.hosts = usize::from(head.noted.hosts);
-        fields.host = head.noted.host;
+    if !head.noted.others {
+        // The scan saw no field but `Host` that framing reads: no body,
+        // and no `Connection` to say anything but the version's default.
+        check_host(
+            buf,
+            usize::from(head.noted.hosts),
+            head.noted.host,
+            head.version,
+        )?;
+        return Ok(Framing {
+            body: BodyFraming::None,
+            keep_alive: head.version == Version::Http11,
+            expect_continue: false,
+        });
     }
-    fields.check_host(buf, head.version)?;
+    let mut fields = Fields::default();
+    for header in headers {
+        fields.add(header.name.of(buf), header, buf)?;
+    }
+    check_host(buf, fields.hosts, fields.host, head.version)?;
     let body = fields.body(head.version, max_body)?;
     let keep_alive = match head.version {
         Version::Http11 => !fields.close,
@@ -149,18 +158,6 @@ impl Fields {
         }
     }
 
-    /// RFC 9112 §3.2: an HTTP/1.1 request has exactly one `Host`; no
-    /// request has two.
-    fn check_host(&self, buf: &[u8], version: Version) -> Result<(), RequestError> {
-        match (self.hosts, version) {
-            (0, Version::Http11) => Err(RequestError::BadRequest("missing Host header")),
-            (0, Version::Http10) => Ok(()),
-            (1, _) if is_valid_host_in(buf, self.host) => Ok(()),
-            (1, _) => Err(RequestError::BadRequest("invalid Host header")),
-            _ => Err(RequestError::BadRequest("more than one Host header")),
-        }
-    }
-
     fn body(&self, version: Version, max_body: u64) -> Result<BodyFraming, RequestError> {
         if self.transfer_encoding {
             return self.transfer_coding(version);
@@ -191,6 +188,18 @@ impl Fields {
             0 => Err(RequestError::BadRequest("empty Transfer-Encoding")),
             _ => Err(RequestError::BadRequest("chunked applied more than once")),
         }
+    }
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request has exactly one `Host`; no request
+/// has two. `hosts` is how many there are, `host` the last one's value.
+fn check_host(buf: &[u8], hosts: usize, host: Span, version: Version) -> Result<(), RequestError> {
+    match (hosts, version) {
+        (0, Version::Http11) => Err(RequestError::BadRequest("missing Host header")),
+        (0, Version::Http10) => Ok(()),
+        (1, _) if is_valid_host_in(buf, host) => Ok(()),
+        (1, _) => Err(RequestError::BadRequest("invalid Host header")),
+        _ => Err(RequestError::BadRequest("more than one Host header")),
     }
 }
 
