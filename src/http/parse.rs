@@ -130,6 +130,9 @@ pub(crate) struct NotedFields {
     pub(crate) hosts: u8,
     /// The value of the last `Host` field.
     pub(crate) host: Span,
+    /// Whether that value is a valid host ([`is_valid_host`]), judged
+    /// while the head was scanned so that framing need not look again.
+    pub(crate) host_valid: bool,
     /// A `Content-Length`, `Transfer-Encoding`, `Connection` or `Expect`
     /// field is present: framing reads every field.
     pub(crate) others: bool,
@@ -142,15 +145,10 @@ impl NotedFields {
     fn note(&mut self, buf: &[u8], field: &FieldLine) {
         let name = &buf[field.name.0..field.name.1];
         match name.len() {
-            // `is_name` of a word: one OR and one compare for the field
-            // every request has.
-            4 if name
-                .first_chunk()
-                .map(|w| u32::from_le_bytes(*w) | 0x2020_2020)
-                == Some(u32::from_le_bytes(*b"host")) =>
-            {
+            4 if name.first_chunk().is_some_and(is_host) => {
                 self.hosts = self.hosts.saturating_add(1);
                 self.host = Span::new(field.value.0, field.value.1);
+                self.host_valid = field.valid_host || is_valid_host_in(buf, self.host);
             }
             6 => self.others |= is_name(name, b"expect"),
             10 => self.others |= is_name(name, b"connection"),
@@ -159,6 +157,13 @@ impl NotedFields {
             _ => {}
         }
     }
+}
+
+/// Whether the four bytes of a field name are `host` ([`is_name`] of a
+/// word: one OR and one compare for the field every request has).
+#[inline(always)]
+fn is_host(name: &[u8; 4]) -> bool {
+    u32::from_le_bytes(*name) | 0x2020_2020 == u32::from_le_bytes(*b"host")
 }
 
 /// Whether the field name `name` is `lower` (lowercase letters and `-`),
@@ -566,7 +571,7 @@ pub fn is_valid_host(host: &[u8]) -> bool {
 /// [`is_valid_host`] of the bytes `host` covers in `buf`: when sixteen
 /// bytes from its start are in `buf`, one vector check of the common host
 /// bytes (letters, digits, `-.:`) answers for a host of up to sixteen.
-pub(crate) fn is_valid_host_in(buf: &[u8], host: Span) -> bool {
+fn is_valid_host_in(buf: &[u8], host: Span) -> bool {
     let (start, len) = (host.start as usize, (host.end - host.start) as usize);
     if let Some(chunk) = buf[start..].first_chunk::<{ scan::WIDTH }>() {
         if len <= scan::WIDTH && scan::host_stops(chunk) & ((1 << len) - 1) == 0 {
@@ -588,6 +593,9 @@ pub(crate) struct FieldLine {
     pub(crate) value: Offsets,
     /// Where the next line starts.
     pub(crate) next: usize,
+    /// The value is known to be a valid host ([`is_valid_host`]): it was
+    /// checked on the way, in a `Host` line. False: not known.
+    pub(crate) valid_host: bool,
 }
 
 const CONTROL_IN_VALUE: RequestError =
@@ -628,6 +636,7 @@ pub(crate) fn scan_field_line(buf: &[u8], start: usize) -> Result<Option<FieldLi
         name: (start, name_end),
         value: (value_start, trimmed_end(buf, value_start, end)),
         next,
+        valid_host: false,
     }))
 }
 
@@ -655,12 +664,17 @@ fn common_field_line(buf: &[u8], start: usize) -> Option<FieldLine> {
     if matches!(buf.get(start + value_start), Some(b' ' | b'\t')) {
         return None;
     }
-    // `value_start <= 16` (the colon is in the chunk): the shift is in
-    // range, and leaves no bit when the value starts after the chunk.
-    let rest = values >> value_start;
-    let end = match rest {
-        0 => value_run(buf, start + value_start.max(scan::WIDTH))?,
-        _ => start + value_start + rest.trailing_zeros() as usize,
+    let (end, valid_host) = if name_len == 4 && chunk.first_chunk().is_some_and(is_host) {
+        host_value_end(buf, start + value_start)?
+    } else {
+        // `value_start <= 16` (the colon is in the chunk): the shift is in
+        // range, and leaves no bit when the value starts after the chunk.
+        let rest = values >> value_start;
+        let end = match rest {
+            0 => value_run(buf, start + value_start.max(scan::WIDTH))?,
+            _ => start + value_start + rest.trailing_zeros() as usize,
+        };
+        (end, false)
     };
     let next = match buf.get(end..)? {
         [b'\r', b'\n', ..] => end + 2,
@@ -672,7 +686,25 @@ fn common_field_line(buf: &[u8], start: usize) -> Option<FieldLine> {
         name: (start, start + name_len),
         value: (value_start, trimmed_end(buf, value_start, end)),
         next,
+        valid_host,
     })
+}
+
+/// The end of a `Host` value that starts at `from` and ends in the sixteen
+/// bytes from there, found from one load that also tells whether the bytes
+/// before that end are all letters, digits, `-`, `.` and `:` (then the
+/// value, whatever its trailing whitespace, is a valid host; else it is
+/// not known and [`is_valid_host`] judges it). `None` for a longer value,
+/// which the rule then reads.
+#[inline(always)]
+fn host_value_end(buf: &[u8], from: usize) -> Option<(usize, bool)> {
+    let chunk = buf.get(from..)?.first_chunk::<{ scan::WIDTH }>()?;
+    let (hosts, values) = scan::host_value_stops(chunk);
+    if values == 0 {
+        return None;
+    }
+    let len = values.trailing_zeros();
+    Some((from + len as usize, hosts & ((1 << len) - 1) == 0))
 }
 
 /// Where the value `buf[start..end]` ends without its trailing
@@ -815,6 +847,7 @@ mod tests {
                     name: (0, 4),
                     value: (6, 7),
                     next: 7,
+                    valid_host: false,
                 };
                 noted.note(&buf, &field);
                 assert_eq!(noted.hosts == 1, is_name(&buf[..4], b"host"), "{buf:?}");
@@ -836,7 +869,7 @@ mod tests {
             b"abcdefghijklmn:  v\nX: y\r\n\r\n",
             b"A:\r\n\r\n0123456789abcdef",
         ];
-        let mut found = 0;
+        let (mut found, mut hosts) = (0, 0);
         for line in lines {
             for position in 0..line.len() {
                 for b in 0..=255u8 {
@@ -846,13 +879,21 @@ mod tests {
                         let buf = &bytes[..len];
                         if let Some(common) = common_field_line(buf, 0) {
                             found += 1;
-                            assert_eq!(scan_field_line(buf, 0), Ok(Some(common)), "{buf:?}");
+                            hosts += usize::from(common.valid_host);
+                            let value = &buf[common.value.0..common.value.1];
+                            // A host known valid is valid; the rule does not judge hosts.
+                            assert!(!common.valid_host || is_valid_host(value), "{buf:?}");
+                            let rule = FieldLine {
+                                valid_host: false,
+                                ..common
+                            };
+                            assert_eq!(scan_field_line(buf, 0), Ok(Some(rule)), "{buf:?}");
                         }
                     }
                 }
             }
         }
-        assert!(found > 1000, "{found}");
+        assert!(found > 1000 && hosts > 100, "{found} {hosts}");
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! `.` and `:`); the caller finishes with the exact table when a run stops
 //! at a byte of the full class. `field_stops` gives the name and the value
 //! stops of one chunk from one load, for a field line whose name and
-//! short value are in the same sixteen bytes.
+//! short value are in the same sixteen bytes; `host_value_stops` the host
+//! and the value stops, for a `Host` value checked while its end is found.
 
 /// Bytes per chunk.
 pub(super) const WIDTH: usize = 16;
@@ -167,14 +168,26 @@ mod vector {
 
     /// Letters, digits, `-`, `.` and `:`: the bytes of nearly every host.
     #[inline(always)]
-    pub(in super::super) fn host_stops(chunk: &[u8; WIDTH]) -> u32 {
+    fn host(x: __m128i) -> __m128i {
         // SAFETY: register arithmetic only; SSE2 is enabled (see `load`).
         // `0`..`:` and `-`..`.` are contiguous.
-        stops(chunk, |x| unsafe {
+        unsafe {
             let digit_colon = in_range(x, b'0', 10);
             let dash_dot = in_range(x, b'-', 1);
             _mm_or_si128(_mm_or_si128(letter(x), digit_colon), dash_dot)
-        })
+        }
+    }
+
+    #[inline(always)]
+    pub(in super::super) fn host_stops(chunk: &[u8; WIDTH]) -> u32 {
+        stops(chunk, host)
+    }
+
+    /// The host stops and the value stops of one chunk, from one load.
+    #[inline(always)]
+    pub(in super::super) fn host_value_stops(chunk: &[u8; WIDTH]) -> (u32, u32) {
+        let x = load(chunk);
+        (stop_bits(host(x)), stop_bits(value(x)))
     }
 }
 
@@ -231,9 +244,15 @@ mod vector {
     pub(in super::super) fn field_stops(chunk: &[u8; WIDTH]) -> (u32, u32) {
         (name_stops(chunk), value_stops(chunk))
     }
+
+    pub(in super::super) fn host_value_stops(chunk: &[u8; WIDTH]) -> (u32, u32) {
+        (host_stops(chunk), value_stops(chunk))
+    }
 }
 
-pub(super) use vector::{field_stops, graphic_stops, host_stops, name_stops, value_stops};
+pub(super) use vector::{
+    field_stops, graphic_stops, host_stops, host_value_stops, name_stops, value_stops,
+};
 
 #[cfg(test)]
 mod tests {
@@ -267,7 +286,7 @@ mod tests {
         }
     }
 
-    /// The one-load pair equals the two masks it stands for, for every
+    /// The one-load pairs equal the two masks they stand for, for every
     /// byte value at every position.
     #[test]
     fn field_stops_are_the_name_and_value_stops() {
@@ -280,6 +299,11 @@ mod tests {
                     scalar::stops(&chunk, scalar::is_value),
                 );
                 assert_eq!(field_stops(&chunk), expected, "{chunk:?}");
+                let expected = (
+                    scalar::stops(&chunk, scalar::is_host),
+                    scalar::stops(&chunk, scalar::is_value),
+                );
+                assert_eq!(host_value_stops(&chunk), expected, "{chunk:?}");
             }
         }
     }
