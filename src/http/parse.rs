@@ -378,6 +378,33 @@ fn request_line(buf: &[u8]) -> Result<Option<(Head, usize)>, RequestError> {
 /// [`parse_request_line`] then judges (that function is the rule; this one
 /// only saves it two passes over the line).
 fn common_request_line(buf: &[u8]) -> Option<(usize, usize, usize)> {
+    let (sp1, sp2) = match short_get(buf) {
+        Some(sp2) => (3, sp2),
+        None => request_line_spaces(buf)?,
+    };
+    match buf.get(sp2 + 9..)? {
+        [b'\r', b'\n', ..] => Some((sp1, sp2, sp2 + 11)),
+        [b'\n', ..] => Some((sp1, sp2, sp2 + 10)),
+        _ => None,
+    }
+}
+
+/// `GET` and a target that ends in the first sixteen bytes (`GET /
+/// HTTP/1.1` is sixteen with its CRLF): one load of them answers for the
+/// whole target, and the second space is where its visible bytes end.
+#[inline(always)]
+fn short_get(buf: &[u8]) -> Option<usize> {
+    let chunk = buf.first_chunk::<{ scan::WIDTH }>()?;
+    if chunk.first_chunk() != Some(b"GET ") {
+        return None;
+    }
+    // Bit 0 is the target's first byte: the shift drops the method's.
+    let sp2 = 4 + (scan::graphic_stops(chunk) >> 4).trailing_zeros() as usize;
+    (sp2 > 4 && chunk.get(sp2) == Some(&b' ')).then_some(sp2)
+}
+
+/// The two spaces of a line that starts `token SP visible-ASCII SP`.
+fn request_line_spaces(buf: &[u8]) -> Option<(usize, usize)> {
     let sp1 = match buf.first_chunk::<4>() {
         Some(b"GET ") => 3,
         _ => buf.iter().position(|&b| !TCHAR[b as usize])?,
@@ -389,11 +416,7 @@ fn common_request_line(buf: &[u8]) -> Option<(usize, usize, usize)> {
     if sp2 == sp1 + 1 || buf[sp2] != b' ' {
         return None;
     }
-    match buf.get(sp2 + 9..)? {
-        [b'\r', b'\n', ..] => Some((sp1, sp2, sp2 + 11)),
-        [b'\n', ..] => Some((sp1, sp2, sp2 + 10)),
-        _ => None,
-    }
+    Some((sp1, sp2))
 }
 
 /// Parses a request line (without its line end).
@@ -832,6 +855,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The one-load `GET` line finds the spaces the rule finds, for every
+    /// byte value at every position of short and longer lines.
+    #[test]
+    fn short_gets_are_the_rules_request_lines() {
+        let mut found = 0;
+        for line in [&b"GET / HTTP/1.1\r\n"[..], b"GET /abcdefghi HTTP/1.1\r\n"] {
+            for position in 0..line.len() {
+                for b in 0..=255u8 {
+                    let mut bytes = line.to_vec();
+                    bytes[position] = b;
+                    if let Some(sp2) = short_get(&bytes) {
+                        found += 1;
+                        assert_eq!(request_line_spaces(&bytes), Some((3, sp2)), "{bytes:?}");
+                    }
+                }
+            }
+        }
+        assert!(found > 1000, "{found}");
     }
 
     /// The word compare that notes `Host` answers as `is_name` does, for
