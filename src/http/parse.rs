@@ -136,10 +136,9 @@ pub struct Head {
 pub(crate) struct NotedFields {
     /// How many `Host` fields (saturating: two or more is what matters).
     pub(crate) hosts: u8,
-    /// The value of the last `Host` field.
-    pub(crate) host: Span,
-    /// Whether that value is a valid host ([`is_valid_host`]), judged
-    /// while the head was scanned so that framing need not look again.
+    /// Whether the value of the last `Host` field is a valid host
+    /// ([`is_valid_host`]), judged while the head was scanned so that
+    /// framing need not look at it again.
     pub(crate) host_valid: bool,
     /// A `Content-Length`, `Transfer-Encoding`, `Connection` or `Expect`
     /// field is present: framing reads every field.
@@ -155,8 +154,8 @@ impl NotedFields {
         match name.len() {
             4 if name.first_chunk().is_some_and(is_host) => {
                 self.hosts = self.hosts.saturating_add(1);
-                self.host = Span::new(field.value.0, field.value.1);
-                self.host_valid = field.valid_host || is_valid_host_in(buf, self.host);
+                self.host_valid = field.valid_host
+                    || is_valid_host_in(buf, Span::new(field.value.0, field.value.1));
             }
             6 => self.others |= is_name(name, b"expect"),
             10 => self.others |= is_name(name, b"connection"),
