@@ -150,12 +150,17 @@ impl NotedFields {
     /// first: most fields are passed over on one integer.
     #[inline(always)]
     fn note(&mut self, buf: &[u8], field: &FieldLine) {
+        // Only a `Host` line's value is known to be a valid host.
+        if field.valid_host {
+            self.hosts = self.hosts.saturating_add(1);
+            self.host_valid = true;
+            return;
+        }
         let name = &buf[field.name.0..field.name.1];
         match name.len() {
             4 if name.first_chunk().is_some_and(is_host) => {
                 self.hosts = self.hosts.saturating_add(1);
-                self.host_valid = field.valid_host
-                    || is_valid_host_in(buf, Span::new(field.value.0, field.value.1));
+                self.host_valid = is_valid_host_in(buf, Span::new(field.value.0, field.value.1));
             }
             6 => self.others |= is_name(name, b"expect"),
             10 => self.others |= is_name(name, b"connection"),
@@ -624,8 +629,9 @@ pub(crate) struct FieldLine {
     pub(crate) value: Offsets,
     /// Where the next line starts.
     pub(crate) next: usize,
-    /// The value is known to be a valid host ([`is_valid_host`]): it was
-    /// checked on the way, in a `Host` line. False: not known.
+    /// This is a `Host` line whose value is known to be a valid host
+    /// ([`is_valid_host`]): it was checked on the way. False: another
+    /// line, or not known.
     pub(crate) valid_host: bool,
 }
 
@@ -932,8 +938,14 @@ mod tests {
                             found += 1;
                             hosts += usize::from(common.valid_host);
                             let value = &buf[common.value.0..common.value.1];
-                            // A host known valid is valid; the rule does not judge hosts.
-                            assert!(!common.valid_host || is_valid_host(value), "{buf:?}");
+                            // A host known valid is a valid host, in a Host
+                            // line; the rule does not judge hosts.
+                            let name = &buf[common.name.0..common.name.1];
+                            assert!(
+                                !common.valid_host
+                                    || is_valid_host(value) && is_name(name, b"host"),
+                                "{buf:?}"
+                            );
                             let rule = FieldLine {
                                 valid_host: false,
                                 ..common
