@@ -142,11 +142,18 @@ mod vector {
         stops(chunk, value)
     }
 
-    /// The name stops and the value stops of one chunk, from one load.
+    /// The stops of `class` and the value stops of one chunk, from one
+    /// load.
+    #[inline(always)]
+    fn and_value_stops(chunk: &[u8; WIDTH], class: impl Fn(__m128i) -> __m128i) -> (u32, u32) {
+        let x = load(chunk);
+        (stop_bits(class(x)), stop_bits(value(x)))
+    }
+
+    /// The name stops and the value stops of one chunk.
     #[inline(always)]
     pub(in super::super) fn field_stops(chunk: &[u8; WIDTH]) -> (u32, u32) {
-        let x = load(chunk);
-        (stop_bits(name(x)), stop_bits(value(x)))
+        and_value_stops(chunk, name)
     }
 
     /// Visible ASCII, `0x21..=0x7E` (signed compares: bytes from 0x80 up
@@ -183,11 +190,10 @@ mod vector {
         stops(chunk, host)
     }
 
-    /// The host stops and the value stops of one chunk, from one load.
+    /// The host stops and the value stops of one chunk.
     #[inline(always)]
     pub(in super::super) fn host_value_stops(chunk: &[u8; WIDTH]) -> (u32, u32) {
-        let x = load(chunk);
-        (stop_bits(host(x)), stop_bits(value(x)))
+        and_value_stops(chunk, host)
     }
 }
 
