@@ -9,7 +9,7 @@
 //! HTTP/1.0, differing lengths, lengths that are not `1*DIGIT`, codings
 //! other than a single `chunked`.
 
-use super::parse::{is_name, is_valid_host_in, Head, HeaderSpan, Span, Version};
+use super::parse::{is_name, Head, HeaderSpan, Version};
 use super::RequestError;
 
 /// How the body of a request is delimited.
@@ -38,7 +38,6 @@ pub struct Framing {
 #[derive(Default)]
 struct Fields {
     hosts: usize,
-    host: Span,
     content_length: Option<u64>,
     transfer_encoding: bool,
     chunked: usize,
@@ -58,17 +57,21 @@ pub fn framing(
     headers: &[HeaderSpan],
     max_body: u64,
 ) -> Result<Framing, RequestError> {
-    let mut fields = Fields::default();
-    if head.noted.others {
-        for header in headers {
-            fields.add(header.name.of(buf), header, buf)?;
-        }
-    } else {
-        // The scan saw no field but `Host` that framing reads.
-        fields.hosts = usize::from(head.noted.hosts);
-        fields.host = head.noted.host;
+    if !head.noted.others {
+        // The scan saw no field but `Host` that framing reads: no body,
+        // and no `Connection` to say anything but the version's default.
+        check_host(usize::from(head.noted.hosts), head)?;
+        return Ok(Framing {
+            body: BodyFraming::None,
+            keep_alive: head.version == Version::Http11,
+            expect_continue: false,
+        });
     }
-    fields.check_host(buf, head.version)?;
+    let mut fields = Fields::default();
+    for header in headers {
+        fields.add(header.name.of(buf), header, buf)?;
+    }
+    check_host(fields.hosts, head)?;
     let body = fields.body(head.version, max_body)?;
     let keep_alive = match head.version {
         Version::Http11 => !fields.close,
@@ -95,10 +98,7 @@ impl Fields {
         let value = header.value.of(buf);
         // Compare lengths first: most fields are rejected on one integer.
         match name.len() {
-            4 if is_name(name, b"host") => {
-                self.hosts += 1;
-                self.host = header.value;
-            }
+            4 if is_name(name, b"host") => self.hosts += 1,
             14 if is_name(name, b"content-length") => {
                 self.add_content_length(value)?;
             }
@@ -149,18 +149,6 @@ impl Fields {
         }
     }
 
-    /// RFC 9112 §3.2: an HTTP/1.1 request has exactly one `Host`; no
-    /// request has two.
-    fn check_host(&self, buf: &[u8], version: Version) -> Result<(), RequestError> {
-        match (self.hosts, version) {
-            (0, Version::Http11) => Err(RequestError::BadRequest("missing Host header")),
-            (0, Version::Http10) => Ok(()),
-            (1, _) if is_valid_host_in(buf, self.host) => Ok(()),
-            (1, _) => Err(RequestError::BadRequest("invalid Host header")),
-            _ => Err(RequestError::BadRequest("more than one Host header")),
-        }
-    }
-
     fn body(&self, version: Version, max_body: u64) -> Result<BodyFraming, RequestError> {
         if self.transfer_encoding {
             return self.transfer_coding(version);
@@ -194,6 +182,19 @@ impl Fields {
     }
 }
 
+/// RFC 9112 §3.2: an HTTP/1.1 request has exactly one `Host`; no request
+/// has two. `hosts` is how many there are; when there is one, the scan of
+/// `head` judged its value (the last `Host` noted is that one).
+fn check_host(hosts: usize, head: &Head) -> Result<(), RequestError> {
+    match (hosts, head.version) {
+        (0, Version::Http11) => Err(RequestError::BadRequest("missing Host header")),
+        (0, Version::Http10) => Ok(()),
+        (1, _) if head.noted.host_valid => Ok(()),
+        (1, _) => Err(RequestError::BadRequest("invalid Host header")),
+        _ => Err(RequestError::BadRequest("more than one Host header")),
+    }
+}
+
 /// `1*DIGIT` as a length. A number too big for `u64` is, honestly, too
 /// big for any limit: it saturates and becomes a 413.
 fn parse_length(digits: &[u8]) -> Option<u64> {
@@ -207,7 +208,46 @@ fn parse_length(digits: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_name;
+    use super::super::parse::{is_valid_host, parse_head_prefix, HeadLimits};
+    use super::{framing, is_name};
+    use crate::http::RequestError;
+
+    /// The Host check judged during the scan is `is_valid_host` of the
+    /// value: every byte value at every position of hosts short and long
+    /// enough for the one-load path and the rule, with and without a field
+    /// that makes framing read every field.
+    #[test]
+    fn host_values_are_judged_as_is_valid_host_does() {
+        const LIMITS: HeadLimits = HeadLimits {
+            max_header_bytes: 4096,
+            max_headers: 32,
+        };
+        let mut checked = 0;
+        for host in ["127.0.0.1:8080", "a.example-name.org:65535"] {
+            for position in 0..host.len() {
+                for b in 0..=255u8 {
+                    for other in ["", "Content-Length: 0\r\n"] {
+                        let mut value = host.as_bytes().to_vec();
+                        value[position] = b;
+                        let mut head = b"GET / HTTP/1.1\r\nHost: ".to_vec();
+                        head.extend_from_slice(&value);
+                        head.extend_from_slice(format!("\r\n{other}\r\n").as_bytes());
+                        let mut spans = Vec::new();
+                        let Ok(Some(parsed)) = parse_head_prefix(&head, LIMITS, &mut spans) else {
+                            continue;
+                        };
+                        let value = spans[0].value.of(&head);
+                        let result = framing(&head, &parsed, &spans, 1 << 20);
+                        let refused =
+                            result == Err(RequestError::BadRequest("invalid Host header"));
+                        assert_eq!(refused, !is_valid_host(value), "{head:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
 
     #[test]
     fn name_matching_is_case_insensitive_and_exact_over_tokens() {

@@ -16,10 +16,28 @@
 //!    `Vec` that the event loop reuses for every request, so parsing
 //!    allocates nothing in steady state.
 //!
-//! The scan is also where the cost of a request is: names, values and the
-//! target are searched sixteen bytes at a time (`parse/scan.rs`), and the fields
-//! that framing reads are noticed on the way (`NotedFields`), so that a
-//! head with none of them but `Host` is not walked a second time.
+//! The scan is also where the cost of a request is, so the usual shapes
+//! are read from one 16-byte load each (`parse/scan.rs`, SSE2), and
+//! everything else by the rule they stand for:
+//!
+//! - a field line from the chunk it starts with (`common_field_line`):
+//!   its name stops give the colon and, for most short fields, its value
+//!   stops the line end too, with no second search;
+//! - a `Host` value from the chunk it starts with, which gives its end and
+//!   whether all its bytes are common host bytes, so the value is judged
+//!   a valid host on the way and framing need not look again;
+//! - `GET` with a target that ends in the first sixteen bytes
+//!   (`short_get`).
+//!
+//! Whatever those paths do not recognise, the rule (`scan_field_line`,
+//! `request_line_spaces`, `is_valid_host`) judges, so they can only be
+//! faster, never more lenient; unit tests hold each to its rule for every
+//! byte value at every position. The fields that framing reads are
+//! noticed on the way (`NotedFields`), so that a head with none of them
+//! but `Host` is not walked a second time. (Classifying whole 64-byte
+//! blocks once per head and walking the masks was tried, and cost more:
+//! two classes for every byte, where a line start's chunk answers for
+//! most of a short field.)
 //!
 //! # Leniencies, and where there are none
 //!
@@ -118,8 +136,10 @@ pub struct Head {
 pub(crate) struct NotedFields {
     /// How many `Host` fields (saturating: two or more is what matters).
     pub(crate) hosts: u8,
-    /// The value of the last `Host` field.
-    pub(crate) host: Span,
+    /// Whether the value of the last `Host` field is a valid host
+    /// ([`is_valid_host`]), judged while the head was scanned so that
+    /// framing need not look at it again.
+    pub(crate) host_valid: bool,
     /// A `Content-Length`, `Transfer-Encoding`, `Connection` or `Expect`
     /// field is present: framing reads every field.
     pub(crate) others: bool,
@@ -130,11 +150,17 @@ impl NotedFields {
     /// first: most fields are passed over on one integer.
     #[inline(always)]
     fn note(&mut self, buf: &[u8], field: &FieldLine) {
+        // Only a `Host` line's value is known to be a valid host.
+        if field.valid_host {
+            self.hosts = self.hosts.saturating_add(1);
+            self.host_valid = true;
+            return;
+        }
         let name = &buf[field.name.0..field.name.1];
         match name.len() {
-            4 if is_name(name, b"host") => {
+            4 if name.first_chunk().is_some_and(is_host) => {
                 self.hosts = self.hosts.saturating_add(1);
-                self.host = Span::new(field.value.0, field.value.1);
+                self.host_valid = is_valid_host_in(buf, Span::new(field.value.0, field.value.1));
             }
             6 => self.others |= is_name(name, b"expect"),
             10 => self.others |= is_name(name, b"connection"),
@@ -143,6 +169,13 @@ impl NotedFields {
             _ => {}
         }
     }
+}
+
+/// Whether the four bytes of a field name are `host` ([`is_name`] of a
+/// word: one OR and one compare for the field every request has).
+#[inline(always)]
+fn is_host(name: &[u8; 4]) -> bool {
+    u32::from_le_bytes(*name) | 0x2020_2020 == u32::from_le_bytes(*b"host")
 }
 
 /// Whether the field name `name` is `lower` (lowercase letters and `-`),
@@ -274,9 +307,30 @@ pub fn parse_head_prefix(
     headers: &mut Vec<HeaderSpan>,
 ) -> Result<Option<Head>, RequestError> {
     headers.clear();
-    let Some((mut head, mut at)) = request_line(buf)? else {
+    let Some((mut head, at)) = request_line(buf)? else {
         return Ok(None);
     };
+    let Some((len, noted)) = field_lines(buf, at, limits, headers)? else {
+        return Ok(None);
+    };
+    head.len = len;
+    head.noted = noted;
+    Ok(Some(head))
+}
+
+/// The field lines from `at` to the end of the head, appended to
+/// `headers`: the length of the head, and what was noted of its fields.
+// Inlined (callgrind: 16 instructions per head fewer than a call, which
+// cost less than inlining while the loop was larger and ran short of
+// registers).
+#[inline(always)]
+fn field_lines(
+    buf: &[u8],
+    mut at: usize,
+    limits: HeadLimits,
+    headers: &mut Vec<HeaderSpan>,
+) -> Result<Option<(usize, NotedFields)>, RequestError> {
+    let mut noted = NotedFields::default();
     let final_line = loop {
         // One byte tells a field line from the end of the head.
         match buf.get(at) {
@@ -292,10 +346,14 @@ pub fn parse_head_prefix(
         if headers.len() == limits.max_headers {
             return Err(RequestError::HeaderFieldsTooLarge);
         }
-        let Some(field) = scan_field_line(buf, at)? else {
-            return Ok(None);
+        let field = match common_field_line(buf, at) {
+            Some(field) => field,
+            None => match scan_field_line(buf, at)? {
+                Some(field) => field,
+                None => return Ok(None),
+            },
         };
-        head.noted.note(buf, &field);
+        noted.note(buf, &field);
         headers.push(HeaderSpan {
             name: Span::new(field.name.0, field.name.1),
             value: Span::new(field.value.0, field.value.1),
@@ -305,8 +363,7 @@ pub fn parse_head_prefix(
     if at > limits.max_header_bytes {
         return Err(oversize_error(&buf[..at], limits.max_header_bytes));
     }
-    head.len = at + final_line;
-    Ok(Some(head))
+    Ok(Some((at + final_line, noted)))
 }
 
 /// The request line at the start of `buf`, and where the next line
@@ -334,6 +391,33 @@ fn request_line(buf: &[u8]) -> Result<Option<(Head, usize)>, RequestError> {
 /// [`parse_request_line`] then judges (that function is the rule; this one
 /// only saves it two passes over the line).
 fn common_request_line(buf: &[u8]) -> Option<(usize, usize, usize)> {
+    let (sp1, sp2) = match short_get(buf) {
+        Some(sp2) => (3, sp2),
+        None => request_line_spaces(buf)?,
+    };
+    match buf.get(sp2 + 9..)? {
+        [b'\r', b'\n', ..] => Some((sp1, sp2, sp2 + 11)),
+        [b'\n', ..] => Some((sp1, sp2, sp2 + 10)),
+        _ => None,
+    }
+}
+
+/// `GET` and a target that ends in the first sixteen bytes (`GET /
+/// HTTP/1.1` is sixteen with its CRLF): one load of them answers for the
+/// whole target, and the second space is where its visible bytes end.
+#[inline(always)]
+fn short_get(buf: &[u8]) -> Option<usize> {
+    let chunk = buf.first_chunk::<{ scan::WIDTH }>()?;
+    if chunk.first_chunk() != Some(b"GET ") {
+        return None;
+    }
+    // Bit 0 is the target's first byte: the shift drops the method's.
+    let sp2 = 4 + (scan::graphic_stops(chunk) >> 4).trailing_zeros() as usize;
+    (sp2 > 4 && chunk.get(sp2) == Some(&b' ')).then_some(sp2)
+}
+
+/// The two spaces of a line that starts `token SP visible-ASCII SP`.
+fn request_line_spaces(buf: &[u8]) -> Option<(usize, usize)> {
     let sp1 = match buf.first_chunk::<4>() {
         Some(b"GET ") => 3,
         _ => buf.iter().position(|&b| !TCHAR[b as usize])?,
@@ -345,11 +429,7 @@ fn common_request_line(buf: &[u8]) -> Option<(usize, usize, usize)> {
     if sp2 == sp1 + 1 || buf[sp2] != b' ' {
         return None;
     }
-    match buf.get(sp2 + 9..)? {
-        [b'\r', b'\n', ..] => Some((sp1, sp2, sp2 + 11)),
-        [b'\n', ..] => Some((sp1, sp2, sp2 + 10)),
-        _ => None,
-    }
+    Some((sp1, sp2))
 }
 
 /// Parses a request line (without its line end).
@@ -398,8 +478,9 @@ fn request_line_parts(
     version: &[u8],
     checked: Checked,
 ) -> Result<Head, RequestError> {
-    let version = match version {
-        b"HTTP/1.1" => Version::Http11,
+    // One integer compare where a byte string compare costs eight.
+    let version = match <&[u8; 8]>::try_from(version) {
+        Ok(v) if u64::from_le_bytes(*v) == u64::from_le_bytes(*b"HTTP/1.1") => Version::Http11,
         _ => parse_version(version)?,
     };
     let target_start = sp1 + 1;
@@ -526,7 +607,7 @@ pub fn is_valid_host(host: &[u8]) -> bool {
 /// [`is_valid_host`] of the bytes `host` covers in `buf`: when sixteen
 /// bytes from its start are in `buf`, one vector check of the common host
 /// bytes (letters, digits, `-.:`) answers for a host of up to sixteen.
-pub(crate) fn is_valid_host_in(buf: &[u8], host: Span) -> bool {
+fn is_valid_host_in(buf: &[u8], host: Span) -> bool {
     let (start, len) = (host.start as usize, (host.end - host.start) as usize);
     if let Some(chunk) = buf[start..].first_chunk::<{ scan::WIDTH }>() {
         if len <= scan::WIDTH && scan::host_stops(chunk) & ((1 << len) - 1) == 0 {
@@ -548,6 +629,10 @@ pub(crate) struct FieldLine {
     pub(crate) value: Offsets,
     /// Where the next line starts.
     pub(crate) next: usize,
+    /// This is a `Host` line whose value is known to be a valid host
+    /// ([`is_valid_host`]): it was checked on the way. False: another
+    /// line, or not known.
+    pub(crate) valid_host: bool,
 }
 
 const CONTROL_IN_VALUE: RequestError =
@@ -561,40 +646,113 @@ const CONTROL_IN_VALUE: RequestError =
 // registers, not through memory (callgrind: 41 instructions per request).
 #[inline(always)]
 pub(crate) fn scan_field_line(buf: &[u8], start: usize) -> Result<Option<FieldLine>, RequestError> {
-    let line = &buf[start..];
     let Some(name_end) = token_run(buf, start) else {
         return Ok(None);
     };
-    let name_len = name_end - start;
-    if name_len == 0 || line[name_len] != b':' {
-        return field_name_error(line);
+    if name_end == start || buf.get(name_end) != Some(&b':') {
+        return field_name_error(buf.get(start..).unwrap_or_default());
     }
-    let mut value_start = name_len + 1;
+    let mut value_start = name_end + 1;
     // Nearly always one space: taken without a loop.
-    if line.get(value_start) == Some(&b' ') {
+    if buf.get(value_start) == Some(&b' ') {
         value_start += 1;
     }
-    while let Some(b' ' | b'\t') = line.get(value_start) {
+    while let Some(b' ' | b'\t') = buf.get(value_start) {
         value_start += 1;
     }
-    let Some(value_end) = value_run(buf, start + value_start) else {
+    let Some(end) = value_run(buf, value_start) else {
         return Ok(None);
     };
-    let end = value_end - start;
-    let next = match &line[end..] {
-        [b'\r', b'\n', ..] => end + 2,
-        [b'\n', ..] => end + 1,
-        [b'\r'] => return Ok(None),
+    let next = match buf.get(end..) {
+        Some([b'\r', b'\n', ..]) => end + 2,
+        Some([b'\n', ..]) => end + 1,
+        Some([b'\r']) => return Ok(None),
         _ => return Err(CONTROL_IN_VALUE),
     };
-    // The value holds no control byte but tab, so ASCII whitespace at its
-    // end is SP and HTAB only.
-    let value_end = value_start + line[value_start..end].trim_ascii_end().len();
     Ok(Some(FieldLine {
-        name: (start, start + name_len),
-        value: (start + value_start, start + value_end),
-        next: start + next,
+        name: (start, name_end),
+        value: (value_start, trimmed_end(buf, value_start, end)),
+        next,
+        valid_host: false,
     }))
+}
+
+/// The usual field line, `name ":" [SP] value OWS CRLF` whose name of
+/// letters, digits and `-` ends in the sixteen bytes from `start`, read
+/// from one load of those bytes: their name stops give the colon, and
+/// their value stops the value's end when it is in them too (a value
+/// that goes on is searched from the chunk's end). The same line
+/// [`scan_field_line`] would find, or `None` for anything else (another
+/// name byte, more whitespace, an error, a line not yet ended, fewer than
+/// sixteen bytes left), which that function then judges: it is the rule,
+/// this one only saves it a second search of the same bytes.
+#[inline(always)]
+fn common_field_line(buf: &[u8], start: usize) -> Option<FieldLine> {
+    let chunk = buf.get(start..)?.first_chunk::<{ scan::WIDTH }>()?;
+    let (names, values) = scan::field_stops(chunk);
+    let name_len = names.trailing_zeros() as usize;
+    if name_len == 0 || chunk.get(name_len) != Some(&b':') {
+        return None;
+    }
+    let mut value_start = name_len + 1;
+    if chunk.get(value_start) == Some(&b' ') {
+        value_start += 1;
+    }
+    if matches!(buf.get(start + value_start), Some(b' ' | b'\t')) {
+        return None;
+    }
+    let (end, valid_host) = if name_len == 4 && chunk.first_chunk().is_some_and(is_host) {
+        host_value_end(buf, start + value_start)?
+    } else {
+        // `value_start <= 16` (the colon is in the chunk): the shift is in
+        // range, and leaves no bit when the value starts after the chunk.
+        let rest = values >> value_start;
+        let end = match rest {
+            0 => value_run(buf, start + value_start.max(scan::WIDTH))?,
+            _ => start + value_start + rest.trailing_zeros() as usize,
+        };
+        (end, false)
+    };
+    let next = match buf.get(end..)? {
+        [b'\r', b'\n', ..] => end + 2,
+        [b'\n', ..] => end + 1,
+        _ => return None,
+    };
+    let value_start = start + value_start;
+    Some(FieldLine {
+        name: (start, start + name_len),
+        value: (value_start, trimmed_end(buf, value_start, end)),
+        next,
+        valid_host,
+    })
+}
+
+/// The end of a `Host` value that starts at `from` and ends in the sixteen
+/// bytes from there, found from one load that also tells whether the bytes
+/// before that end are all letters, digits, `-`, `.` and `:` (then the
+/// value, whatever its trailing whitespace, is a valid host; else it is
+/// not known and [`is_valid_host`] judges it). `None` for a longer value,
+/// which the rule then reads.
+#[inline(always)]
+fn host_value_end(buf: &[u8], from: usize) -> Option<(usize, bool)> {
+    let chunk = buf.get(from..)?.first_chunk::<{ scan::WIDTH }>()?;
+    let (hosts, values) = scan::host_value_stops(chunk);
+    if values == 0 {
+        return None;
+    }
+    let len = values.trailing_zeros();
+    Some((from + len as usize, hosts & ((1 << len) - 1) == 0))
+}
+
+/// Where the value `buf[start..end]` ends without its trailing
+/// whitespace. It holds no control byte but tab, so that is SP and HTAB
+/// only; nearly every value has none, which one byte tells.
+#[inline(always)]
+fn trimmed_end(buf: &[u8], start: usize, end: usize) -> usize {
+    match buf.get(start..end) {
+        Some(value @ [.., b' ' | b'\t']) => start + value.trim_ascii_end().len(),
+        _ => end,
+    }
 }
 
 /// Where the run of `tchar`s from `from` in `buf` ends, or `None` if
@@ -605,8 +763,10 @@ pub(crate) fn scan_field_line(buf: &[u8], start: usize) -> Result<Option<FieldLi
 fn token_run(buf: &[u8], from: usize) -> Option<usize> {
     let tchar_run = |bytes: &[u8]| bytes.iter().position(|&b| !TCHAR[b as usize]);
     let common = scan::run_end(buf, from, scan::name_stops, tchar_run)?;
-    if !TCHAR[buf[common] as usize] {
-        return Some(common);
+    // Nearly every name ends at its colon, which is no `tchar`.
+    match buf.get(common) {
+        Some(&b) if b == b':' || !TCHAR[b as usize] => return Some(common),
+        _ => {}
     }
     tchar_run(&buf[common..]).map(|n| common + n)
 }
@@ -709,6 +869,94 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The one-load `GET` line finds the spaces the rule finds, for every
+    /// byte value at every position of short and longer lines.
+    #[test]
+    fn short_gets_are_the_rules_request_lines() {
+        let mut found = 0;
+        for line in [&b"GET / HTTP/1.1\r\n"[..], b"GET /abcdefghi HTTP/1.1\r\n"] {
+            for position in 0..line.len() {
+                for b in 0..=255u8 {
+                    let mut bytes = line.to_vec();
+                    bytes[position] = b;
+                    if let Some(sp2) = short_get(&bytes) {
+                        found += 1;
+                        assert_eq!(request_line_spaces(&bytes), Some((3, sp2)), "{bytes:?}");
+                    }
+                }
+            }
+        }
+        assert!(found > 1000, "{found}");
+    }
+
+    /// The word compare that notes `Host` answers as `is_name` does, for
+    /// every byte value at every position of the name.
+    #[test]
+    fn host_is_noted_exactly_when_the_name_is_host() {
+        for position in 0..4 {
+            for b in 0..=255u8 {
+                let mut buf = *b"host: x";
+                buf[position] = b;
+                let mut noted = NotedFields::default();
+                let field = FieldLine {
+                    name: (0, 4),
+                    value: (6, 7),
+                    next: 7,
+                    valid_host: false,
+                };
+                noted.note(&buf, &field);
+                assert_eq!(noted.hosts == 1, is_name(&buf[..4], b"host"), "{buf:?}");
+            }
+        }
+    }
+
+    /// Every byte value at every position of field lines of several
+    /// shapes (value in the chunk, value going on past it, name ending at
+    /// the chunk's end, short buffers): whenever the one-load path finds
+    /// a line, it is the line the rule finds.
+    #[test]
+    fn common_field_lines_are_the_rules_lines() {
+        let lines: [&[u8]; 6] = [
+            b"Accept: */*\r\n\r\n",
+            b"Host: 127.0.0.1:45678\r\nUser-Agent: wrk\r\n",
+            b"User-Agent: wrk\r\nX",
+            b"abcdefghijklmno: v \t\r\nX: y\r\n",
+            b"abcdefghijklmn:  v\nX: y\r\n\r\n",
+            b"A:\r\n\r\n0123456789abcdef",
+        ];
+        let (mut found, mut hosts) = (0, 0);
+        for line in lines {
+            for position in 0..line.len() {
+                for b in 0..=255u8 {
+                    let mut bytes = line.to_vec();
+                    bytes[position] = b;
+                    for len in [bytes.len(), position + 1] {
+                        let buf = &bytes[..len];
+                        if let Some(common) = common_field_line(buf, 0) {
+                            found += 1;
+                            hosts += usize::from(common.valid_host);
+                            let value = &buf[common.value.0..common.value.1];
+                            // A host known valid is a valid host, in a Host
+                            // line; the rule does not judge hosts.
+                            let name = &buf[common.name.0..common.name.1];
+                            assert!(
+                                !common.valid_host
+                                    || is_valid_host(value) && is_name(name, b"host"),
+                                "{buf:?}"
+                            );
+                            let rule = FieldLine {
+                                valid_host: false,
+                                ..common
+                            };
+                            assert_eq!(scan_field_line(buf, 0), Ok(Some(rule)), "{buf:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(found > 1000 && hosts > 100, "{found} {hosts}");
     }
 
     #[test]

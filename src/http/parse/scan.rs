@@ -15,7 +15,10 @@
 //! result is set when byte `i` is *not* in the class. The classes for names
 //! and hosts are the common subsets (letters, digits, `-`, and for hosts
 //! `.` and `:`); the caller finishes with the exact table when a run stops
-//! at a byte of the full class.
+//! at a byte of the full class. `field_stops` gives the name and the value
+//! stops of one chunk from one load, for a field line whose name and
+//! short value are in the same sixteen bytes; `host_value_stops` the host
+//! and the value stops, for a `Host` value checked while its end is found.
 
 /// Bytes per chunk.
 pub(super) const WIDTH: usize = 16;
@@ -68,29 +71,37 @@ mod vector {
         _mm_set1_epi8, _mm_sub_epi8,
     };
 
-    /// The chunk in a vector register, and the mask of the bytes a
-    /// classifier marks (all ones in a byte = in the class) inverted: the
-    /// stops. One unsafe block for both: the load is the only operation
-    /// that touches memory; the others are register arithmetic that is
-    /// sound whenever SSE2 is available, which the `cfg` above guarantees.
+    /// The chunk in a vector register. The load is the only operation
+    /// here that touches memory; the others are register arithmetic that
+    /// is sound whenever SSE2 is available, which the `cfg` above
+    /// guarantees.
     #[inline(always)]
-    fn stops(chunk: &[u8; WIDTH], class: impl Fn(__m128i) -> __m128i) -> u32 {
+    fn load(chunk: &[u8; WIDTH]) -> __m128i {
         // SAFETY: `chunk` is a reference to exactly 16 initialised bytes,
         // so the 16-byte load reads only memory we may read;
         // `_mm_loadu_si128` has no alignment requirement. SSE2 is enabled
-        // for this target (`cfg(target_feature = "sse2")`), so every
-        // intrinsic here is supported by the CPU we run on.
-        unsafe {
-            let x = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
-            !(_mm_movemask_epi8(class(x)) as u32) & 0xffff
-        }
+        // for this target (`cfg(target_feature = "sse2")`).
+        unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) }
+    }
+
+    /// The mask of the bytes a classifier marked (all ones in a byte = in
+    /// the class) inverted: the stops.
+    #[inline(always)]
+    fn stop_bits(class: __m128i) -> u32 {
+        // SAFETY: register arithmetic only; SSE2 is enabled (see `load`).
+        !(unsafe { _mm_movemask_epi8(class) } as u32) & 0xffff
+    }
+
+    #[inline(always)]
+    fn stops(chunk: &[u8; WIDTH], class: impl Fn(__m128i) -> __m128i) -> u32 {
+        stop_bits(class(load(chunk)))
     }
 
     /// Bytes `x` with `lo <= x <= lo + span` (unsigned): subtracting `lo`
     /// wraps everything else above `span`.
     #[inline(always)]
     fn in_range(x: __m128i, lo: u8, span: u8) -> __m128i {
-        // SAFETY: register arithmetic only; SSE2 is enabled (see `stops`).
+        // SAFETY: register arithmetic only; SSE2 is enabled (see `load`).
         unsafe {
             let t = _mm_sub_epi8(x, _mm_set1_epi8(lo as i8));
             _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(span as i8)), t)
@@ -99,28 +110,57 @@ mod vector {
 
     #[inline(always)]
     fn letter(x: __m128i) -> __m128i {
-        // SAFETY: register arithmetic only; SSE2 is enabled (see `stops`).
+        // SAFETY: register arithmetic only; SSE2 is enabled (see `load`).
         // Setting 0x20 maps `A-Z` onto `a-z` and no other byte into it.
         in_range(unsafe { _mm_or_si128(x, _mm_set1_epi8(0x20)) }, b'a', 25)
     }
 
     /// HTAB, SP, VCHAR, obs-text: everything but controls and DEL.
     #[inline(always)]
-    pub(in super::super) fn value_stops(chunk: &[u8; WIDTH]) -> u32 {
-        // SAFETY: register arithmetic only; SSE2 is enabled (see `stops`).
-        stops(chunk, |x| unsafe {
+    fn value(x: __m128i) -> __m128i {
+        // SAFETY: register arithmetic only; SSE2 is enabled (see `load`).
+        unsafe {
             let not_control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x20)), x);
             let del = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f));
             let tab = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\t' as i8));
             _mm_or_si128(_mm_andnot_si128(del, not_control), tab)
-        })
+        }
+    }
+
+    /// Letters, digits and `-`: the bytes of nearly every field name.
+    #[inline(always)]
+    fn name(x: __m128i) -> __m128i {
+        // SAFETY: register arithmetic only; SSE2 is enabled (see `load`).
+        unsafe {
+            let dash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'-' as i8));
+            _mm_or_si128(_mm_or_si128(letter(x), in_range(x, b'0', 9)), dash)
+        }
+    }
+
+    #[inline(always)]
+    pub(in super::super) fn value_stops(chunk: &[u8; WIDTH]) -> u32 {
+        stops(chunk, value)
+    }
+
+    /// The stops of `class` and the value stops of one chunk, from one
+    /// load.
+    #[inline(always)]
+    fn and_value_stops(chunk: &[u8; WIDTH], class: impl Fn(__m128i) -> __m128i) -> (u32, u32) {
+        let x = load(chunk);
+        (stop_bits(class(x)), stop_bits(value(x)))
+    }
+
+    /// The name stops and the value stops of one chunk.
+    #[inline(always)]
+    pub(in super::super) fn field_stops(chunk: &[u8; WIDTH]) -> (u32, u32) {
+        and_value_stops(chunk, name)
     }
 
     /// Visible ASCII, `0x21..=0x7E` (signed compares: bytes from 0x80 up
     /// are negative, so below 0x21).
     #[inline(always)]
     pub(in super::super) fn graphic_stops(chunk: &[u8; WIDTH]) -> u32 {
-        // SAFETY: register arithmetic only; SSE2 is enabled (see `stops`).
+        // SAFETY: register arithmetic only; SSE2 is enabled (see `load`).
         stops(chunk, |x| unsafe {
             let above_space = _mm_cmpgt_epi8(x, _mm_set1_epi8(0x20));
             let below_del = _mm_cmplt_epi8(x, _mm_set1_epi8(0x7f));
@@ -128,26 +168,32 @@ mod vector {
         })
     }
 
-    /// Letters, digits and `-`: the bytes of nearly every field name.
     #[inline(always)]
     pub(in super::super) fn name_stops(chunk: &[u8; WIDTH]) -> u32 {
-        // SAFETY: register arithmetic only; SSE2 is enabled (see `stops`).
-        stops(chunk, |x| unsafe {
-            let dash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'-' as i8));
-            _mm_or_si128(_mm_or_si128(letter(x), in_range(x, b'0', 9)), dash)
-        })
+        stops(chunk, name)
     }
 
     /// Letters, digits, `-`, `.` and `:`: the bytes of nearly every host.
     #[inline(always)]
-    pub(in super::super) fn host_stops(chunk: &[u8; WIDTH]) -> u32 {
-        // SAFETY: register arithmetic only; SSE2 is enabled (see `stops`).
+    fn host(x: __m128i) -> __m128i {
+        // SAFETY: register arithmetic only; SSE2 is enabled (see `load`).
         // `0`..`:` and `-`..`.` are contiguous.
-        stops(chunk, |x| unsafe {
+        unsafe {
             let digit_colon = in_range(x, b'0', 10);
             let dash_dot = in_range(x, b'-', 1);
             _mm_or_si128(_mm_or_si128(letter(x), digit_colon), dash_dot)
-        })
+        }
+    }
+
+    #[inline(always)]
+    pub(in super::super) fn host_stops(chunk: &[u8; WIDTH]) -> u32 {
+        stops(chunk, host)
+    }
+
+    /// The host stops and the value stops of one chunk.
+    #[inline(always)]
+    pub(in super::super) fn host_value_stops(chunk: &[u8; WIDTH]) -> (u32, u32) {
+        and_value_stops(chunk, host)
     }
 }
 
@@ -200,9 +246,19 @@ mod vector {
     pub(in super::super) fn host_stops(chunk: &[u8; WIDTH]) -> u32 {
         scalar::stops(chunk, scalar::is_host)
     }
+
+    pub(in super::super) fn field_stops(chunk: &[u8; WIDTH]) -> (u32, u32) {
+        (name_stops(chunk), value_stops(chunk))
+    }
+
+    pub(in super::super) fn host_value_stops(chunk: &[u8; WIDTH]) -> (u32, u32) {
+        (host_stops(chunk), value_stops(chunk))
+    }
 }
 
-pub(super) use vector::{graphic_stops, host_stops, name_stops, value_stops};
+pub(super) use vector::{
+    field_stops, graphic_stops, host_stops, host_value_stops, name_stops, value_stops,
+};
 
 #[cfg(test)]
 mod tests {
@@ -232,6 +288,28 @@ mod tests {
                         assert_eq!(vector(&chunk), scalar::stops(&chunk, member), "{chunk:?}");
                     }
                 }
+            }
+        }
+    }
+
+    /// The one-load pairs equal the two masks they stand for, for every
+    /// byte value at every position.
+    #[test]
+    fn field_stops_are_the_name_and_value_stops() {
+        for b in 0..=255u8 {
+            for position in 0..WIDTH {
+                let mut chunk = *b"Accept: */*\r\nAbc";
+                chunk[position] = b;
+                let expected = (
+                    scalar::stops(&chunk, scalar::is_name),
+                    scalar::stops(&chunk, scalar::is_value),
+                );
+                assert_eq!(field_stops(&chunk), expected, "{chunk:?}");
+                let expected = (
+                    scalar::stops(&chunk, scalar::is_host),
+                    scalar::stops(&chunk, scalar::is_value),
+                );
+                assert_eq!(host_value_stops(&chunk), expected, "{chunk:?}");
             }
         }
     }
