@@ -210,6 +210,7 @@ impl Output {
 
     /// Queues `response`, taking its body; returns the body bytes that
     /// will go on the wire.
+    #[inline]
     pub fn push_response(
         &mut self,
         response: &mut Response,
