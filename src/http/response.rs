@@ -245,8 +245,12 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 struct EncodedHead {
     /// What the bytes were encoded from, but the fields.
     key: Option<HeadKey>,
-    /// The whole head, final CRLF included.
+    /// The whole head, final CRLF included, then `body`.
     bytes: Vec<u8>,
+    head_len: usize,
+    /// A small static body sent after the head, kept with it, so that an
+    /// answer that is all the same bytes again is one copy.
+    body: &'static [u8],
 }
 
 /// What a head's bytes depend on, but the fields.
@@ -259,15 +263,25 @@ struct HeadKey {
 }
 
 impl EncodedHead {
-    /// The head for `key`, if it is the one kept.
-    fn get(&self, key: HeadKey) -> Option<&[u8]> {
-        (self.key == Some(key)).then_some(&self.bytes[..])
+    /// The head for `key`, if it is the one kept, with `body` after it
+    /// when that is the body kept (the same static bytes: the same
+    /// address and length); `true` when it is.
+    fn get(&self, key: HeadKey, body: &'static [u8]) -> Option<(&[u8], bool)> {
+        if self.key != Some(key) {
+            return None;
+        }
+        Some(match std::ptr::eq(self.body, body) {
+            true => (&self.bytes, true),
+            false => (&self.bytes[..self.head_len], false),
+        })
     }
 
-    /// Keeps `head`.
-    fn set(&mut self, key: HeadKey, head: &[u8]) {
+    /// Keeps `bytes`: a head of `head_len` bytes, then `body`.
+    fn set(&mut self, key: HeadKey, bytes: &[u8], head_len: usize, body: &'static [u8]) {
         self.bytes.clear();
-        self.bytes.extend_from_slice(head);
+        self.bytes.extend_from_slice(bytes);
+        self.head_len = head_len;
+        self.body = body;
         self.key = Some(key);
     }
 }
@@ -561,12 +575,24 @@ impl Response {
     /// added fields, CRLF. A head that is the same bytes as the last one
     /// is copied whole (a response with `Vary` is encoded anew: its list
     /// is not part of what the kept head is compared with).
-    #[inline]
     pub fn encode_head(
         &mut self,
         out: &mut Vec<u8>,
         date: &DateCache,
         connection: ConnectionHeader,
+    ) {
+        self.encode_head_then(out, date, connection, &[]);
+    }
+
+    /// [`encode_head`](Self::encode_head), then `body`: the response's
+    /// own body when it is small and static (sent inline), else nothing.
+    #[inline]
+    pub(crate) fn encode_head_then(
+        &mut self,
+        out: &mut Vec<u8>,
+        date: &DateCache,
+        connection: ConnectionHeader,
+        body: &'static [u8],
     ) {
         let key = HeadKey {
             status: self.status,
@@ -579,14 +605,19 @@ impl Response {
             self.drop_kept_fields();
         }
         let keep = self.vary.is_empty();
-        if let Some(head) = self.last_head.get(key).filter(|_| keep) {
-            out.extend_from_slice(head);
+        if let Some((kept, with_body)) = self.last_head.get(key, body).filter(|_| keep) {
+            out.extend_from_slice(kept);
+            if !with_body {
+                out.extend_from_slice(body);
+            }
             return;
         }
         let start = out.len();
         self.encode_head_anew(out, date, connection);
+        let head_len = out.len() - start;
+        out.extend_from_slice(body);
         if keep {
-            self.last_head.set(key, &out[start..]);
+            self.last_head.set(key, &out[start..], head_len, body);
         }
     }
 

@@ -221,19 +221,23 @@ impl Output {
     ) -> u64 {
         let wire_len = response.wire_body_len(head_only);
         let buf = self.buf(pool);
-        response.encode_head(buf, date, connection);
+        let inline = match response.body() {
+            Body::Static(bytes) if wire_len > 0 && bytes.len() <= INLINE_BODY_MAX => *bytes,
+            _ => &[],
+        };
+        response.encode_head_then(buf, date, connection, inline);
         let body = response.take_body();
-        if wire_len == 0 {
-            return 0;
+        if wire_len == 0 || !inline.is_empty() {
+            return wire_len;
         }
         match body {
             Body::Static(bytes) if bytes.len() > INLINE_BODY_MAX => {
                 self.tail = Some(Box::new(Tail::Static { bytes, at: 0 }));
             }
+            Body::Static(bytes) => buf.extend_from_slice(bytes),
             Body::Bytes(bytes) if bytes.len() > INLINE_BODY_MAX => {
                 self.tail = Some(Box::new(Tail::Owned { bytes, at: 0 }));
             }
-            Body::Static(bytes) => buf.extend_from_slice(bytes),
             Body::Shared(bytes) if bytes.len() > INLINE_BODY_MAX => {
                 self.tail = Some(Box::new(Tail::Shared { bytes, at: 0 }));
             }
@@ -525,6 +529,48 @@ mod tests {
         let mut want = vec![0; 13];
         multiples(3, 0, &mut want);
         assert_eq!(drain_body(&mut out, usize::MAX, 13), want);
+    }
+
+    /// A small static body is kept with the head it went after: it is
+    /// copied with it only when it is the same body again, and never for
+    /// HEAD.
+    #[test]
+    fn a_kept_head_goes_with_its_own_body_only() {
+        let mut pool = BufferPool::default();
+        let mut out = Output::default();
+        let date = DateCache::new();
+        let mut res = Response::new();
+        let steps: [(&'static [u8], bool); 5] = [
+            (b"hello", false),
+            (b"hello", false),
+            (b"world", false),
+            (b"world", true),
+            (b"hello", false),
+        ];
+        for (body, head_only) in steps {
+            res.reset();
+            res.set_body(Body::Static(body));
+            out.push_response(
+                &mut res,
+                head_only,
+                &date,
+                ConnectionHeader::Omit,
+                &mut pool,
+            );
+            let mut sink = Trickle {
+                limit: usize::MAX,
+                got: Vec::new(),
+            };
+            out.write_to(&mut sink).unwrap();
+            let sent = String::from_utf8(sink.got).unwrap();
+            let want = match head_only {
+                true => "Content-Length: 5\r\n\r\n".to_string(),
+                false => format!("\r\n\r\n{}", std::str::from_utf8(body).unwrap()),
+            };
+            assert!(sent.ends_with(&want), "{sent:?}");
+            assert_eq!(sent.matches("HTTP/1.1").count(), 1, "{sent:?}");
+            out.recycle(&mut pool);
+        }
     }
 
     #[test]
