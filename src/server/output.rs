@@ -144,7 +144,9 @@ impl Tail {
 /// Unsent output: `buf[sent..]`, then the tail.
 #[derive(Debug, Default)]
 pub struct Output {
-    buf: Option<Vec<u8>>,
+    /// The buffer lent by the pool; none (no capacity) while nothing is
+    /// to be written.
+    buf: Vec<u8>,
     sent: usize,
     /// Boxed, so that a connection without one stays small.
     tail: Option<Box<Tail>>,
@@ -167,7 +169,7 @@ pub struct Written {
 impl Output {
     /// Bytes not yet written.
     pub fn pending(&self) -> usize {
-        let buffered = self.buf.as_ref().map_or(0, |b| b.len() - self.sent);
+        let buffered = self.buf.len() - self.sent;
         buffered + self.tail.as_ref().map_or(0, |t| t.remaining())
     }
 
@@ -181,8 +183,12 @@ impl Output {
         self.tail.is_some() || self.pending() >= HIGH_WATER
     }
 
+    #[inline]
     fn buf(&mut self, pool: &mut BufferPool) -> &mut Vec<u8> {
-        self.buf.get_or_insert_with(|| pool.output())
+        if self.buf.capacity() == 0 {
+            self.buf = pool.output();
+        }
+        &mut self.buf
     }
 
     /// Queues raw bytes (an interim `100 Continue`, the end of a chunked
@@ -260,7 +266,7 @@ impl Output {
     /// One `write` (`writev` for buffered bytes and an in-memory tail,
     /// `sendfile` for a file tail) of what is pending.
     pub fn write_to(&mut self, sink: &mut impl SendFile) -> io::Result<Written> {
-        let buffered: &[u8] = self.buf.as_deref().map_or(&[], |b| &b[self.sent..]);
+        let buffered = &self.buf[self.sent..];
         let (n, offered) = match self.tail.as_deref() {
             Some(Tail::File(file)) if buffered.is_empty() => {
                 let count = usize::try_from(file.len)
@@ -319,13 +325,18 @@ impl Output {
     }
 
     /// Once everything is written, gives the buffer back to the pool.
+    #[inline]
     pub fn recycle(&mut self, pool: &mut BufferPool) {
+        if self.buf.capacity() > 0 || self.tail.is_some() {
+            self.release(pool);
+        }
+    }
+
+    fn release(&mut self, pool: &mut BufferPool) {
         if self.is_empty() {
             self.tail = None;
             self.sent = 0;
-            if let Some(buf) = self.buf.take() {
-                pool.put_output(buf);
-            }
+            pool.put_output(std::mem::take(&mut self.buf));
         }
     }
 }
