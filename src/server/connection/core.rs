@@ -457,6 +457,7 @@ impl Core {
 
     /// The deadline that should be running: the client not reading our
     /// output comes first, then whatever the state waits for.
+    #[inline]
     pub fn timer_kind(&self) -> Option<TimerKind> {
         match &self.state {
             State::Closing(Closing::Done) => None,
@@ -517,6 +518,7 @@ impl Core {
     /// What the core wants from the socket. `readable`: the shell knows
     /// of bytes it has not read yet (they decide whether closing needs a
     /// lingering close).
+    #[inline]
     pub fn want(&self, readable: bool) -> Want {
         match &self.state {
             State::Open(_) if self.output.is_blocked() => Want::Nothing,

@@ -154,6 +154,7 @@ impl Connection {
     }
 
     /// The deadline that should be running.
+    #[inline]
     pub fn timer_kind(&self) -> Option<TimerKind> {
         self.core.timer_kind()
     }
