@@ -1293,7 +1293,12 @@ impl Core {
                 self.release_input_if_empty(cx);
                 self.set_reading(Reading::Idle);
             }
-            (true, false) => self.set_reading(Reading::Head { scanned: 0 }),
+            (true, false) => match &mut self.state {
+                // Pipelined: the next head is already being read, from
+                // its start (no transition to trace).
+                State::Open(Reading::Head { scanned }) => *scanned = 0,
+                _ => self.set_reading(Reading::Head { scanned: 0 }),
+            },
         }
     }
 
