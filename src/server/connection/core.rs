@@ -1289,13 +1289,17 @@ impl Core {
         let all_read = self.input.as_ref().is_none_or(Input::is_empty);
         match (keep_alive, all_read) {
             (false, all_read) => self.set_closing(!all_read, cx),
+            // A head that arrived whole while idle leaves the connection
+            // idle, and a pipelined one whose successor is buffered
+            // already reads the next head from its start: no transition
+            // to trace.
             (true, true) => {
                 self.release_input_if_empty(cx);
-                self.set_reading(Reading::Idle);
+                if !matches!(self.state, State::Open(Reading::Idle)) {
+                    self.set_reading(Reading::Idle);
+                }
             }
             (true, false) => match &mut self.state {
-                // Pipelined: the next head is already being read, from
-                // its start (no transition to trace).
                 State::Open(Reading::Head { scanned }) => *scanned = 0,
                 _ => self.set_reading(Reading::Head { scanned: 0 }),
             },
