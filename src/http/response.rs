@@ -366,11 +366,13 @@ impl Response {
         let Some(&(n, v)) = self.field_lens.get(self.fields) else {
             return false;
         };
-        let at = self.fields_len;
-        n == name.len()
-            && v == value.len()
-            && self.headers.get(at..at + n) == Some(name)
-            && self.headers.get(at + n + 2..at + n + 2 + v) == Some(value)
+        if n != name.len() || v != value.len() {
+            return false;
+        }
+        let Some(line) = self.headers.get(self.fields_len..) else {
+            return false;
+        };
+        line.len() >= n + 2 + v && line[..n] == *name && line[n + 2..n + 2 + v] == *value
     }
 
     /// Drops the kept lines after this response's fields, and the head
@@ -553,7 +555,10 @@ impl Response {
         self.fields_len = 0;
         self.fields = 0;
         self.vary.clear();
-        self.body = Body::Empty;
+        // Queuing took the body: usually nothing to drop.
+        if !matches!(self.body, Body::Empty) {
+            self.body = Body::Empty;
+        }
         self.close = false;
         self.misuse = None;
         self.deferral = None;
