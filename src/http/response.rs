@@ -555,9 +555,13 @@ impl Response {
         self.fields_len = 0;
         self.fields = 0;
         self.vary.clear();
-        // Queuing took the body: usually nothing to drop.
-        if !matches!(self.body, Body::Empty) {
-            self.body = Body::Empty;
+        // Queuing took the body, or left a static one (which holds
+        // nothing to free): the arms tell the compiler so, and spare the
+        // drop of a body in the common cases.
+        match self.body {
+            Body::Empty => {}
+            Body::Static(_) => self.body = Body::Empty,
+            _ => self.body = Body::Empty,
         }
         self.close = false;
         self.misuse = None;

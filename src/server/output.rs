@@ -214,7 +214,8 @@ impl Output {
         response.encode_stream_head(self.buf(pool), date, connection, length);
     }
 
-    /// Queues `response`, taking its body; returns the body bytes that
+    /// Queues `response`, taking its body (a small static one is copied
+    /// and left in place: it holds nothing); returns the body bytes that
     /// will go on the wire.
     #[inline]
     pub fn push_response(
@@ -232,9 +233,14 @@ impl Output {
             _ => &[],
         };
         response.encode_head_then(buf, date, connection, inline);
-        let body = response.take_body();
-        if wire_len == 0 || !inline.is_empty() {
+        if !inline.is_empty() {
+            // Sent; a static body holds nothing to free, so it is left
+            // for the next reset.
             return wire_len;
+        }
+        let body = response.take_body();
+        if wire_len == 0 {
+            return 0;
         }
         match body {
             Body::Static(bytes) if bytes.len() > INLINE_BODY_MAX => {
