@@ -407,6 +407,13 @@ impl Core {
             && self.output.is_empty()
     }
 
+    /// Whether [`process`](Self::process) and [`flushed`](Self::flushed)
+    /// would find nothing to do: idle, and no stream's log line waiting.
+    #[inline]
+    pub fn is_quiet(&self) -> bool {
+        self.is_idle() && self.unlogged.is_none()
+    }
+
     /// Whether the connection is finished.
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closing(Closing::Done))
