@@ -1066,13 +1066,14 @@ impl Core {
                 .map(|len| parse_head(bytes, len, cx.limits.head, &mut cx.headers))
                 .transpose()
         };
-        let head = match parsed {
+        // Borrowed where it was parsed: the head is not small.
+        let head = match &parsed {
             Ok(Some(head)) => head,
             Ok(None) => return self.head_incomplete(cx, peer),
-            Err(error) => return self.fail(cx, error, peer),
+            Err(error) => return self.fail(cx, *error, peer),
         };
-        match framing(bytes, &head, &cx.headers, cx.limits.max_body) {
-            Ok(framing) => self.begin_body(cx, &head, framing, peer),
+        match framing(bytes, head, &cx.headers, cx.limits.max_body) {
+            Ok(framing) => self.begin_body(cx, head, framing, peer),
             Err(error) => self.fail(cx, error, peer),
         }
     }
