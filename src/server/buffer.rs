@@ -136,6 +136,7 @@ impl BufferPool {
     /// Takes back an output buffer. One that grew to answer a pipelined
     /// batch is kept too (up to [`OUTPUT_KEEP_MAX`]), or the next batch would
     /// grow a new one again.
+    #[inline]
     pub fn put_output(&mut self, mut output: Vec<u8>) {
         let capacity = output.capacity();
         if (BUFFER_SIZE..=OUTPUT_KEEP_MAX).contains(&capacity) && self.outputs.len() < POOL_MAX {

@@ -338,6 +338,7 @@ impl Output {
         }
     }
 
+    #[inline]
     fn release(&mut self, pool: &mut BufferPool) {
         if self.is_empty() {
             self.tail = None;
