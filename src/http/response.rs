@@ -403,8 +403,19 @@ impl Response {
 
     /// Sets the body.
     pub fn set_body(&mut self, body: impl Into<Body>) -> &mut Response {
-        self.body = body.into();
+        self.put_body(body.into());
         self
+    }
+
+    /// Puts `body` in place of the current one. The current one is
+    /// usually empty, or static (queuing takes the others): the first arm
+    /// tells the compiler that those need no drop.
+    #[inline]
+    fn put_body(&mut self, body: Body) {
+        match self.body {
+            Body::Empty | Body::Static(_) => self.body = body,
+            _ => self.body = body,
+        }
     }
 
     /// The body set so far.
@@ -555,14 +566,7 @@ impl Response {
         self.fields_len = 0;
         self.fields = 0;
         self.vary.clear();
-        // Queuing took the body, or left a static one (which holds
-        // nothing to free): the arms tell the compiler so, and spare the
-        // drop of a body in the common cases.
-        match self.body {
-            Body::Empty => {}
-            Body::Static(_) => self.body = Body::Empty,
-            _ => self.body = Body::Empty,
-        }
+        self.put_body(Body::Empty);
         self.close = false;
         self.misuse = None;
         self.deferral = None;
