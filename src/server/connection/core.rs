@@ -1084,6 +1084,14 @@ impl Core {
         let Some(input) = self.input.as_mut() else {
             return false;
         };
+        // Nearly always: the request line's first byte, nothing to drop.
+        if input
+            .bytes()
+            .first()
+            .is_some_and(|&b| b != b'\r' && b != b'\n')
+        {
+            return true;
+        }
         input.consume(leading_empty_lines(input.bytes()));
         if input.is_empty() {
             self.release_input_if_empty(cx);
