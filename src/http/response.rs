@@ -140,7 +140,17 @@ impl From<String> for Body {
 #[derive(Debug, Default)]
 pub struct Response {
     status: Status,
+    /// The handler's fields, `Name: value\r\n` lines: the first
+    /// `fields_len` bytes. The lines after them are the previous
+    /// response's, kept so that a field added again (most handlers add the
+    /// same ones every time) is recognised in place ([`Response::header`]).
     headers: Vec<u8>,
+    /// How many bytes of `headers` this response's fields are.
+    fields_len: usize,
+    /// The name and value lengths of each line in `headers`.
+    field_lens: Vec<(usize, usize)>,
+    /// How many lines of `headers` this response's fields are.
+    fields: usize,
     vary: Vec<&'static str>,
     body: Body,
     close: bool,
@@ -227,18 +237,23 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 /// The last head a response encoded. Most handlers answer the same way
 /// every time (`hello`, the welcome page, a cached file), and then the
 /// next head is the same bytes: copying them whole costs a third of
-/// encoding them again (callgrind).
+/// encoding them again (callgrind). The kept head was encoded from the
+/// whole of the response's `headers` and its added fields: whatever
+/// changes those drops it (`key` back to `None`), so that a response whose
+/// fields are all the kept lines again needs no comparison of bytes here.
 #[derive(Debug, Default)]
 struct EncodedHead {
-    /// What the bytes were encoded from, but the handler's fields.
+    /// What the bytes were encoded from, but the fields.
     key: Option<HeadKey>,
-    /// Where the handler's fields start in `bytes`.
-    fields_start: usize,
-    /// The whole head, final CRLF included.
+    /// The whole head, final CRLF included, then `body`.
     bytes: Vec<u8>,
+    head_len: usize,
+    /// A small static body sent after the head, kept with it, so that an
+    /// answer that is all the same bytes again is one copy.
+    body: &'static [u8],
 }
 
-/// What a head's bytes depend on, but the handler's fields.
+/// What a head's bytes depend on, but the fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct HeadKey {
     status: Status,
@@ -248,23 +263,25 @@ struct HeadKey {
 }
 
 impl EncodedHead {
-    /// The head for `key`, the handler's `fields` and the `added` ones,
-    /// if it is the one kept.
-    fn get(&self, key: HeadKey, fields: &[u8], added: &[u8]) -> Option<&[u8]> {
-        let kept = self
-            .bytes
-            .get(self.fields_start..self.bytes.len().checked_sub(2)?)?;
-        let same = kept.len() == fields.len() + added.len()
-            && kept.starts_with(fields)
-            && kept.ends_with(added);
-        (self.key == Some(key) && same).then_some(&self.bytes[..])
+    /// The head for `key`, if it is the one kept, with `body` after it
+    /// when that is the body kept (the same static bytes: the same
+    /// address and length); `true` when it is.
+    fn get(&self, key: HeadKey, body: &'static [u8]) -> Option<(&[u8], bool)> {
+        if self.key != Some(key) {
+            return None;
+        }
+        Some(match std::ptr::eq(self.body, body) {
+            true => (&self.bytes, true),
+            false => (&self.bytes[..self.head_len], false),
+        })
     }
 
-    /// Keeps `head`, whose handler's fields start at `fields_start`.
-    fn set(&mut self, key: HeadKey, head: &[u8], fields_start: usize) {
+    /// Keeps `bytes`: a head of `head_len` bytes, then `body`.
+    fn set(&mut self, key: HeadKey, bytes: &[u8], head_len: usize, body: &'static [u8]) {
         self.bytes.clear();
-        self.bytes.extend_from_slice(head);
-        self.fields_start = fields_start;
+        self.bytes.extend_from_slice(bytes);
+        self.head_len = head_len;
+        self.body = body;
         self.key = Some(key);
     }
 }
@@ -323,11 +340,54 @@ impl Response {
     /// control characters other than tab, or the response becomes a 500.
     pub fn header(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Response {
         let value = value.as_ref();
+        if self.repeats_field(name.as_bytes(), value) {
+            self.fields_len += name.len() + value.len() + 4;
+            self.fields += 1;
+            return self;
+        }
         match field_problem(name, value) {
             Some(why) => self.misuse = Some(why),
-            None => push_field(&mut self.headers, name, value),
+            None => {
+                self.drop_kept_fields();
+                push_field(&mut self.headers, name, value);
+                self.field_lens.push((name.len(), value.len()));
+                self.fields_len = self.headers.len();
+                self.fields += 1;
+            }
         }
         self
+    }
+
+    /// Whether the next kept line is `name: value`. Every kept line was
+    /// checked when it was added, and its lengths were recorded: a line of
+    /// the same lengths and the same bytes is that very field, valid.
+    #[inline]
+    fn repeats_field(&self, name: &[u8], value: &[u8]) -> bool {
+        let Some(&(n, v)) = self.field_lens.get(self.fields) else {
+            return false;
+        };
+        if n != name.len() || v != value.len() {
+            return false;
+        }
+        let Some(line) = self.headers.get(self.fields_len..) else {
+            return false;
+        };
+        line.len() >= n + 2 + v && line[..n] == *name && line[n + 2..n + 2 + v] == *value
+    }
+
+    /// Drops the kept lines after this response's fields, and the head
+    /// encoded from them: the handler's fields differ from the last ones.
+    fn drop_kept_fields(&mut self) {
+        if self.headers.len() > self.fields_len {
+            self.headers.truncate(self.fields_len);
+            self.field_lens.truncate(self.fields);
+        }
+        self.last_head.key = None;
+    }
+
+    /// The handler's fields, encoded.
+    fn fields(&self) -> &[u8] {
+        &self.headers[..self.fields_len]
     }
 
     /// Says that the response depends on the request field `name`. Every
@@ -343,8 +403,19 @@ impl Response {
 
     /// Sets the body.
     pub fn set_body(&mut self, body: impl Into<Body>) -> &mut Response {
-        self.body = body.into();
+        self.put_body(body.into());
         self
+    }
+
+    /// Puts `body` in place of the current one. The current one is
+    /// usually empty, or static (queuing takes the others): the first arm
+    /// tells the compiler that those need no drop.
+    #[inline]
+    fn put_body(&mut self, body: Body) {
+        match self.body {
+            Body::Empty | Body::Static(_) => self.body = body,
+            _ => self.body = body,
+        }
     }
 
     /// The body set so far.
@@ -442,6 +513,7 @@ impl Response {
     /// from the loop's own response: for a late answer made elsewhere.
     pub(crate) fn carry_added_from(&mut self, loop_response: &Response) {
         self.added = loop_response.added.clone();
+        self.last_head.key = None;
     }
 
     /// Where this loop's late answers go.
@@ -457,7 +529,7 @@ impl Response {
     /// Whether the handler said `Content-Type: text/event-stream`: an
     /// open-ended stream (Server-Sent Events).
     pub(crate) fn is_event_stream(&self) -> bool {
-        self.headers.split(|&b| b == b'\n').any(|line| {
+        self.fields().split(|&b| b == b'\n').any(|line| {
             let Some(colon) = line.iter().position(|&b| b == b':') else {
                 return false;
             };
@@ -491,9 +563,10 @@ impl Response {
     #[inline]
     pub(crate) fn reset(&mut self) {
         self.status = Status::OK;
-        self.headers.clear();
+        self.fields_len = 0;
+        self.fields = 0;
         self.vary.clear();
-        self.body = Body::Empty;
+        self.put_body(Body::Empty);
         self.close = false;
         self.misuse = None;
         self.deferral = None;
@@ -515,12 +588,24 @@ impl Response {
     /// added fields, CRLF. A head that is the same bytes as the last one
     /// is copied whole (a response with `Vary` is encoded anew: its list
     /// is not part of what the kept head is compared with).
-    #[inline]
     pub fn encode_head(
         &mut self,
         out: &mut Vec<u8>,
         date: &DateCache,
         connection: ConnectionHeader,
+    ) {
+        self.encode_head_then(out, date, connection, &[]);
+    }
+
+    /// [`encode_head`](Self::encode_head), then `body`: the response's
+    /// own body when it is small and static (sent inline), else nothing.
+    #[inline]
+    pub(crate) fn encode_head_then(
+        &mut self,
+        out: &mut Vec<u8>,
+        date: &DateCache,
+        connection: ConnectionHeader,
+        body: &'static [u8],
     ) {
         let key = HeadKey {
             status: self.status,
@@ -528,21 +613,24 @@ impl Response {
             connection,
             second: date.second(),
         };
+        // Fewer fields than the kept lines: the head differs from the kept one.
+        if self.headers.len() > self.fields_len {
+            self.drop_kept_fields();
+        }
         let keep = self.vary.is_empty();
-        let added = self.added.as_bytes();
-        if let Some(head) = self
-            .last_head
-            .get(key, &self.headers, added)
-            .filter(|_| keep)
-        {
-            out.extend_from_slice(head);
+        if let Some((kept, with_body)) = self.last_head.get(key, body).filter(|_| keep) {
+            out.extend_from_slice(kept);
+            if !with_body {
+                out.extend_from_slice(body);
+            }
             return;
         }
         let start = out.len();
         self.encode_head_anew(out, date, connection);
+        let head_len = out.len() - start;
+        out.extend_from_slice(body);
         if keep {
-            let fields_start = out.len() - start - 2 - self.headers.len() - added.len();
-            self.last_head.set(key, &out[start..], fields_start);
+            self.last_head.set(key, &out[start..], head_len, body);
         }
     }
 
@@ -593,7 +681,7 @@ impl Response {
             ConnectionHeader::Close => out.extend_from_slice(b"Connection: close\r\n"),
             ConnectionHeader::KeepAlive => out.extend_from_slice(b"Connection: keep-alive\r\n"),
         }
-        out.extend_from_slice(&self.headers);
+        out.extend_from_slice(self.fields());
         if let Some((first, rest)) = self.vary.split_first() {
             out.extend_from_slice(b"Vary: ");
             out.extend_from_slice(first.as_bytes());
@@ -711,9 +799,20 @@ mod tests {
             res.encode_head(&mut out, &date, connection);
             assert_eq!(out, fresh(res, connection));
         };
-        let steps: [fn(&mut Response); 5] = [
+        let steps: [fn(&mut Response); 8] = [
             |res| {
                 res.header("Content-Type", "text/plain").set_body("hi");
+            },
+            |res| {
+                res.header("Content-Type", "text/plain")
+                    .header("X-A", "b")
+                    .set_body("hi");
+            },
+            |res| {
+                res.header("Content-Type", "text/plain").set_body("hi");
+            },
+            |res| {
+                res.set_body("hi");
             },
             |res| {
                 res.header("Content-Type", "text/plaix").set_body("hi");
@@ -742,6 +841,22 @@ mod tests {
                 step(&mut res);
                 check(&mut res, connection);
             }
+        }
+    }
+
+    /// A field recognised among the kept lines is the very field that was
+    /// checked before: one whose name or value runs over a kept line's end
+    /// is checked (and refused) as if nothing were kept.
+    #[test]
+    fn kept_lines_do_not_let_a_bad_field_through() {
+        for (name, value) in [("A: b\r\nX-B", "c"), ("A", "b\r\nX-B: c")] {
+            let mut res = Response::new();
+            res.header("A", "b").header("X-B", "c");
+            let sent = encoded(&mut res, ConnectionHeader::Omit);
+            assert!(sent.ends_with("\r\nA: b\r\nX-B: c\r\n\r\n"), "{sent}");
+            res.reset();
+            res.header(name, value);
+            assert!(res.misuse().is_some(), "{name:?}: {value:?}");
         }
     }
 

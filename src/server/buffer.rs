@@ -73,19 +73,26 @@ impl Input {
     /// Room to read into, after making some if the buffer is full: first by
     /// moving unconsumed bytes to the front, then by growing the buffer up
     /// to `max` bytes of content. Empty when the buffer holds `max` bytes.
+    #[inline]
     pub fn spare(&mut self, max: usize) -> &mut [u8] {
-        if self.end == self.data.len() && self.start > 0 {
-            self.data.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.end == self.data.len() && self.len() < max {
-            let grown = (self.data.len() * 2).clamp(BUFFER_SIZE, max.max(BUFFER_SIZE));
-            self.data.resize(grown, 0);
+        if self.end == self.data.len() {
+            self.make_room(max);
         }
         let room = max.saturating_sub(self.len());
         let end = self.data.len().min(self.end + room);
         &mut self.data[self.end..end]
+    }
+
+    /// The buffer is full to its end: compact, else grow.
+    fn make_room(&mut self, max: usize) {
+        if self.start > 0 {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        } else if self.len() < max {
+            let grown = (self.data.len() * 2).clamp(BUFFER_SIZE, max.max(BUFFER_SIZE));
+            self.data.resize(grown, 0);
+        }
     }
 
     /// Records that `n` bytes were read into [`spare`](Self::spare).
@@ -129,6 +136,7 @@ impl BufferPool {
     /// Takes back an output buffer. One that grew to answer a pipelined
     /// batch is kept too (up to [`OUTPUT_KEEP_MAX`]), or the next batch would
     /// grow a new one again.
+    #[inline]
     pub fn put_output(&mut self, mut output: Vec<u8>) {
         let capacity = output.capacity();
         if (BUFFER_SIZE..=OUTPUT_KEEP_MAX).contains(&capacity) && self.outputs.len() < POOL_MAX {

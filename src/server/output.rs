@@ -144,7 +144,9 @@ impl Tail {
 /// Unsent output: `buf[sent..]`, then the tail.
 #[derive(Debug, Default)]
 pub struct Output {
-    buf: Option<Vec<u8>>,
+    /// The buffer lent by the pool; none (no capacity) while nothing is
+    /// to be written.
+    buf: Vec<u8>,
     sent: usize,
     /// Boxed, so that a connection without one stays small.
     tail: Option<Box<Tail>>,
@@ -167,7 +169,7 @@ pub struct Written {
 impl Output {
     /// Bytes not yet written.
     pub fn pending(&self) -> usize {
-        let buffered = self.buf.as_ref().map_or(0, |b| b.len() - self.sent);
+        let buffered = self.buf.len() - self.sent;
         buffered + self.tail.as_ref().map_or(0, |t| t.remaining())
     }
 
@@ -181,8 +183,12 @@ impl Output {
         self.tail.is_some() || self.pending() >= HIGH_WATER
     }
 
+    #[inline]
     fn buf(&mut self, pool: &mut BufferPool) -> &mut Vec<u8> {
-        self.buf.get_or_insert_with(|| pool.output())
+        if self.buf.capacity() == 0 {
+            self.buf = pool.output();
+        }
+        &mut self.buf
     }
 
     /// Queues raw bytes (an interim `100 Continue`, the end of a chunked
@@ -208,8 +214,10 @@ impl Output {
         response.encode_stream_head(self.buf(pool), date, connection, length);
     }
 
-    /// Queues `response`, taking its body; returns the body bytes that
+    /// Queues `response`, taking its body (a small static one is copied
+    /// and left in place: it holds nothing); returns the body bytes that
     /// will go on the wire.
+    #[inline]
     pub fn push_response(
         &mut self,
         response: &mut Response,
@@ -220,7 +228,16 @@ impl Output {
     ) -> u64 {
         let wire_len = response.wire_body_len(head_only);
         let buf = self.buf(pool);
-        response.encode_head(buf, date, connection);
+        let inline = match response.body() {
+            Body::Static(bytes) if wire_len > 0 && bytes.len() <= INLINE_BODY_MAX => *bytes,
+            _ => &[],
+        };
+        response.encode_head_then(buf, date, connection, inline);
+        if !inline.is_empty() {
+            // Sent; a static body holds nothing to free, so it is left
+            // for the next reset.
+            return wire_len;
+        }
         let body = response.take_body();
         if wire_len == 0 {
             return 0;
@@ -229,10 +246,10 @@ impl Output {
             Body::Static(bytes) if bytes.len() > INLINE_BODY_MAX => {
                 self.tail = Some(Box::new(Tail::Static { bytes, at: 0 }));
             }
+            Body::Static(bytes) => buf.extend_from_slice(bytes),
             Body::Bytes(bytes) if bytes.len() > INLINE_BODY_MAX => {
                 self.tail = Some(Box::new(Tail::Owned { bytes, at: 0 }));
             }
-            Body::Static(bytes) => buf.extend_from_slice(bytes),
             Body::Shared(bytes) if bytes.len() > INLINE_BODY_MAX => {
                 self.tail = Some(Box::new(Tail::Shared { bytes, at: 0 }));
             }
@@ -255,7 +272,7 @@ impl Output {
     /// One `write` (`writev` for buffered bytes and an in-memory tail,
     /// `sendfile` for a file tail) of what is pending.
     pub fn write_to(&mut self, sink: &mut impl SendFile) -> io::Result<Written> {
-        let buffered: &[u8] = self.buf.as_deref().map_or(&[], |b| &b[self.sent..]);
+        let buffered = &self.buf[self.sent..];
         let (n, offered) = match self.tail.as_deref() {
             Some(Tail::File(file)) if buffered.is_empty() => {
                 let count = usize::try_from(file.len)
@@ -314,13 +331,19 @@ impl Output {
     }
 
     /// Once everything is written, gives the buffer back to the pool.
+    #[inline]
     pub fn recycle(&mut self, pool: &mut BufferPool) {
+        if self.buf.capacity() > 0 || self.tail.is_some() {
+            self.release(pool);
+        }
+    }
+
+    #[inline]
+    fn release(&mut self, pool: &mut BufferPool) {
         if self.is_empty() {
             self.tail = None;
             self.sent = 0;
-            if let Some(buf) = self.buf.take() {
-                pool.put_output(buf);
-            }
+            pool.put_output(std::mem::take(&mut self.buf));
         }
     }
 }
@@ -524,6 +547,48 @@ mod tests {
         let mut want = vec![0; 13];
         multiples(3, 0, &mut want);
         assert_eq!(drain_body(&mut out, usize::MAX, 13), want);
+    }
+
+    /// A small static body is kept with the head it went after: it is
+    /// copied with it only when it is the same body again, and never for
+    /// HEAD.
+    #[test]
+    fn a_kept_head_goes_with_its_own_body_only() {
+        let mut pool = BufferPool::default();
+        let mut out = Output::default();
+        let date = DateCache::new();
+        let mut res = Response::new();
+        let steps: [(&'static [u8], bool); 5] = [
+            (b"hello", false),
+            (b"hello", false),
+            (b"world", false),
+            (b"world", true),
+            (b"hello", false),
+        ];
+        for (body, head_only) in steps {
+            res.reset();
+            res.set_body(Body::Static(body));
+            out.push_response(
+                &mut res,
+                head_only,
+                &date,
+                ConnectionHeader::Omit,
+                &mut pool,
+            );
+            let mut sink = Trickle {
+                limit: usize::MAX,
+                got: Vec::new(),
+            };
+            out.write_to(&mut sink).unwrap();
+            let sent = String::from_utf8(sink.got).unwrap();
+            let want = match head_only {
+                true => "Content-Length: 5\r\n\r\n".to_string(),
+                false => format!("\r\n\r\n{}", std::str::from_utf8(body).unwrap()),
+            };
+            assert!(sent.ends_with(&want), "{sent:?}");
+            assert_eq!(sent.matches("HTTP/1.1").count(), 1, "{sent:?}");
+            out.recycle(&mut pool);
+        }
     }
 
     #[test]

@@ -408,6 +408,13 @@ impl Core {
             && self.output.is_empty()
     }
 
+    /// Whether [`process`](Self::process) and [`flushed`](Self::flushed)
+    /// would find nothing to do: idle, and no stream's log line waiting.
+    #[inline]
+    pub fn is_quiet(&self) -> bool {
+        self.is_idle() && self.unlogged.is_none()
+    }
+
     /// Whether the connection is finished.
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closing(Closing::Done))
@@ -458,6 +465,7 @@ impl Core {
 
     /// The deadline that should be running: the client not reading our
     /// output comes first, then whatever the state waits for.
+    #[inline]
     pub fn timer_kind(&self) -> Option<TimerKind> {
         match &self.state {
             State::Closing(Closing::Done) => None,
@@ -518,6 +526,7 @@ impl Core {
     /// What the core wants from the socket. `readable`: the shell knows
     /// of bytes it has not read yet (they decide whether closing needs a
     /// lingering close).
+    #[inline]
     pub fn want(&self, readable: bool) -> Want {
         match &self.state {
             State::Open(_) if self.output.is_blocked() => Want::Nothing,
@@ -1058,13 +1067,14 @@ impl Core {
                 .map(|len| parse_head(bytes, len, cx.limits.head, &mut cx.headers))
                 .transpose()
         };
-        let head = match parsed {
+        // Borrowed where it was parsed: the head is not small.
+        let head = match &parsed {
             Ok(Some(head)) => head,
             Ok(None) => return self.head_incomplete(cx, peer),
-            Err(error) => return self.fail(cx, error, peer),
+            Err(error) => return self.fail(cx, *error, peer),
         };
-        match framing(bytes, &head, &cx.headers, cx.limits.max_body) {
-            Ok(framing) => self.begin_body(cx, &head, framing, peer),
+        match framing(bytes, head, &cx.headers, cx.limits.max_body) {
+            Ok(framing) => self.begin_body(cx, head, framing, peer),
             Err(error) => self.fail(cx, error, peer),
         }
     }
@@ -1075,6 +1085,14 @@ impl Core {
         let Some(input) = self.input.as_mut() else {
             return false;
         };
+        // Nearly always: the request line's first byte, nothing to drop.
+        if input
+            .bytes()
+            .first()
+            .is_some_and(|&b| b != b'\r' && b != b'\n')
+        {
+            return true;
+        }
         input.consume(leading_empty_lines(input.bytes()));
         if input.is_empty() {
             self.release_input_if_empty(cx);
@@ -1288,11 +1306,20 @@ impl Core {
         let all_read = self.input.as_ref().is_none_or(Input::is_empty);
         match (keep_alive, all_read) {
             (false, all_read) => self.set_closing(!all_read, cx),
+            // A head that arrived whole while idle leaves the connection
+            // idle, and a pipelined one whose successor is buffered
+            // already reads the next head from its start: no transition
+            // to trace.
             (true, true) => {
                 self.release_input_if_empty(cx);
-                self.set_reading(Reading::Idle);
+                if !matches!(self.state, State::Open(Reading::Idle)) {
+                    self.set_reading(Reading::Idle);
+                }
             }
-            (true, false) => self.set_reading(Reading::Head { scanned: 0 }),
+            (true, false) => match &mut self.state {
+                State::Open(Reading::Head { scanned }) => *scanned = 0,
+                _ => self.set_reading(Reading::Head { scanned: 0 }),
+            },
         }
     }
 
@@ -1354,7 +1381,10 @@ enum Framed {
 /// counted and timed, and a whole one logged (a stream is logged when it
 /// ends). `req` is what is known of the request (kept for one answered
 /// later, unknown for one that could not be parsed). `started` is the
-/// loop's clock when the request's head was complete.
+/// loop's clock when the request's head was complete. Inlined into its
+/// callers (a few KiB of code): a call with nine arguments costs more per
+/// response than everything `queue` itself decides.
+#[inline(always)]
 fn queue<H>(
     output: &mut Output,
     cx: &mut Context<H>,

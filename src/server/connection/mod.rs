@@ -154,6 +154,7 @@ impl Connection {
     }
 
     /// The deadline that should be running.
+    #[inline]
     pub fn timer_kind(&self) -> Option<TimerKind> {
         self.core.timer_kind()
     }
@@ -201,7 +202,14 @@ impl Connection {
     pub fn drive<H: Handler>(&mut self, cx: &mut Context<H>) -> Drive {
         let mut drive = Drive::default();
         for _ in 0..READS_PER_TURN {
-            if let Err(e) = self.answer_and_write(cx, &mut drive) {
+            // Nothing received, under way or unsent: only a read can give
+            // the core something to answer or write (the first turn of a
+            // drive woken by new bytes).
+            let answered = match self.core.is_quiet() {
+                true => Ok(()),
+                false => self.answer_and_write(cx, &mut drive),
+            };
+            if let Err(e) = answered {
                 debug!("{}: write failed: {e}", self.tag());
                 drive.next = Next::Close;
                 return drive;
