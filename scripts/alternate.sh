@@ -17,8 +17,9 @@
 #   combined  coffeeweb --access-log-format combined --access-log FILE,
 #             the welcome page
 #
-# Prints each pair, then B/A: the ratio of the summed rates, the median of
-# the pairs' ratios and their spread.
+# Prints each pair, then B/A: the ratio of the summed rates, the mean of
+# the pairs' ratios with its 95% interval (mean ± 1.96 standard errors:
+# the difference the run can tell from none), their median and spread.
 #
 # usage: scripts/alternate.sh [--scenario S1|S2] [--pairs N] [--seconds S]
 #                             [--server-cpu N] [--client-cpu N] A B
@@ -94,9 +95,13 @@ import statistics, sys
 path, a, b, scenario, load = sys.argv[1:]
 pairs = [tuple(map(float, line.split()[1:])) for line in open(path)]
 ratios = [y / x for x, y in pairs]
+spread = statistics.stdev(ratios) if len(ratios) > 1 else 0.0
+half = 1.96 * spread / len(ratios) ** 0.5
+mean = statistics.mean(ratios)
 print(f"{scenario} {b}/{a} over {len(pairs)} pairs (load {load}): "
       f"ratio of sums {sum(y for _, y in pairs) / sum(x for x, _ in pairs):.3f}, "
-      f"median ratio {statistics.median(ratios):.3f}, "
-      f"spread (stdev) {statistics.stdev(ratios) if len(ratios) > 1 else 0:.3f}; "
-      f"medians {statistics.median(x for x, _ in pairs):,.0f} and {statistics.median(y for _, y in pairs):,.0f} req/s")
+      f"mean ratio {mean:.3f} (95%: {mean - half:.3f} to {mean + half:.3f}), "
+      f"median ratio {statistics.median(ratios):.3f}, spread (stdev) {spread:.3f}; "
+      f"median rates {a} {statistics.median(x for x, _ in pairs):,.0f}, "
+      f"{b} {statistics.median(y for _, y in pairs):,.0f} req/s")
 PY

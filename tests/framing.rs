@@ -51,6 +51,9 @@ fn malformed_heads_are_400() {
         "CONNECT t:443 HTTP/1.1\r\nHost: t\r\n\r\n", // authority-form
         "GET a/b HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET /caf\u{e9} HTTP/1.1\r\nHost: t\r\n\r\n", // non-ASCII target
+        // An invalid Host with sixteen bytes after it: judged from one load.
+        "GET / HTTP/1.1\r\nHost: a/b\r\nUser-Agent: curl/8.5.0\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a b\r\nUser-Agent: curl/8.5.0\r\n\r\n",
     ] {
         refused_once(config(), request, 400);
     }
@@ -317,6 +320,17 @@ fn absolute_form_authority_wins_over_host() {
         .send("GET /host HTTP/1.1\r\nHost:\r\n\r\n")
         .response();
     assert_eq!((empty_host.status, empty_host.text().as_str()), (200, ""));
+    // Followed by sixteen bytes more, the line is judged from one load.
+    let empty_host_then_field = client
+        .send("GET /host HTTP/1.1\r\nHost:\r\nUser-Agent: curl/8.5.0\r\n\r\n")
+        .response();
+    assert_eq!(
+        (
+            empty_host_then_field.status,
+            empty_host_then_field.text().as_str()
+        ),
+        (200, "")
+    );
     let options = client
         .send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n")
         .response();

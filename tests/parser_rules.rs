@@ -174,6 +174,19 @@ fn host() {
     assert_eq!(status("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"), 200);
     assert_eq!(status("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"), 400);
     assert_eq!(status("GET / HTTP/1.0\r\n\r\n"), 200);
+    // The same verdicts when sixteen bytes follow the value, where the
+    // scan judges a Host line from one load rather than by the rule.
+    let long_field = "User-Agent: curl/8.5.0\r\n";
+    for (host, expected) in [
+        ("", 200),
+        ("127.0.0.1:8080", 200),
+        ("[::1]:8080", 200),
+        ("a/b", 400),
+        ("a b", 400),
+    ] {
+        let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\n{long_field}\r\n");
+        assert_eq!(status(&head), expected, "{head:?}");
+    }
 }
 
 #[test]

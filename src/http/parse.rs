@@ -610,7 +610,7 @@ pub fn is_valid_host(host: &[u8]) -> bool {
 fn is_valid_host_in(buf: &[u8], host: Span) -> bool {
     let (start, len) = (host.start as usize, (host.end - host.start) as usize);
     if let Some(chunk) = buf[start..].first_chunk::<{ scan::WIDTH }>() {
-        if len <= scan::WIDTH && scan::host_stops(chunk) & ((1 << len) - 1) == 0 {
+        if len <= scan::WIDTH && scan::none_in_first(scan::host_stops(chunk), len) {
             return true;
         }
     }
@@ -741,7 +741,10 @@ fn host_value_end(buf: &[u8], from: usize) -> Option<(usize, bool)> {
         return None;
     }
     let len = values.trailing_zeros();
-    Some((from + len as usize, hosts & ((1 << len) - 1) == 0))
+    Some((
+        from + len as usize,
+        scan::none_in_first(hosts, len as usize),
+    ))
 }
 
 /// Where the value `buf[start..end]` ends without its trailing

@@ -21,6 +21,10 @@ use std::time::Duration;
 /// larger ones are written from where they are.
 pub const INLINE_BODY_MAX: usize = 16 * 1024;
 
+/// Largest static body kept with the last head (see `EncodedHead`): the
+/// welcome page's fits.
+const KEPT_BODY_MAX: usize = 2 * 1024;
+
 /// Whether `name` is one of the header fields the server writes itself:
 /// `Content-Length`, `Transfer-Encoding`, `Connection`, `Date`, `Server`,
 /// and `Vary`, which is gathered from every part of the handler chain
@@ -408,8 +412,9 @@ impl Response {
     }
 
     /// Puts `body` in place of the current one. The current one is
-    /// usually empty, or static (queuing takes the others): the first arm
-    /// tells the compiler that those need no drop.
+    /// usually empty, or static (queuing takes the others). Both arms
+    /// assign the same: the split only tells the compiler that in the
+    /// first the old body needs no drop.
     #[inline]
     fn put_body(&mut self, body: Body) {
         match self.body {
@@ -586,8 +591,8 @@ impl Response {
     /// Appends the head to `out`: status line, `Server`, `Date`,
     /// `Content-Length`, `Connection`, the handler's fields, `Vary`, the
     /// added fields, CRLF. A head that is the same bytes as the last one
-    /// is copied whole (a response with `Vary` is encoded anew: its list
-    /// is not part of what the kept head is compared with).
+    /// is copied whole (a response with `Vary` is encoded anew, and not
+    /// kept).
     pub fn encode_head(
         &mut self,
         out: &mut Vec<u8>,
@@ -630,7 +635,16 @@ impl Response {
         let head_len = out.len() - start;
         out.extend_from_slice(body);
         if keep {
-            self.last_head.set(key, &out[start..], head_len, body);
+            // A miss (another length of `/bytes/N`) pays the copy of the
+            // body into the kept head again: kept only while it is small
+            // against the copy into the output that every answer makes.
+            let kept = if body.len() <= KEPT_BODY_MAX {
+                body
+            } else {
+                &[]
+            };
+            let end = start + head_len + kept.len();
+            self.last_head.set(key, &out[start..end], head_len, kept);
         }
     }
 

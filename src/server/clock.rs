@@ -25,10 +25,12 @@ impl Moment {
             tv_nsec: 0,
         };
         // SAFETY: `ts` is a live, writable `timespec` for the whole call,
-        // which is all `clock_gettime` writes to. It cannot fail for
-        // CLOCK_MONOTONIC with a valid pointer; if it did, `ts` would stay
-        // zero, a reading in the past, which only makes a duration longer.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        // which is all `clock_gettime` writes to.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        // Its only errors are EINVAL (a clock the system lacks; every
+        // Linux and BSD has CLOCK_MONOTONIC, and std's `Instant` reads it)
+        // and EFAULT (a bad pointer; `ts` is a reference).
+        debug_assert_eq!(rc, 0);
         // The monotonic clock counts from boot: both fields are
         // non-negative, and the nanoseconds below 10⁹.
         Moment(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)

@@ -64,7 +64,7 @@ use super::connection::{Connection, Drive, Next, Stream};
 use super::context::Context;
 use super::listener::{self, Bound, Listener};
 use super::stats::{LoopStats, Phase};
-use super::timers::{HasTimer, TimerKind, Timers};
+use super::timers::{HasTimer, TimerKind, Timers, NEVER};
 use super::trim::Trim;
 use super::watch::Watcher;
 use super::Shared;
@@ -283,7 +283,6 @@ impl<H: Handler> EventLoop<H> {
         // A chain of `min`s over "never" for `None`, not an iterator over
         // an array of `Option`s: that cost every wake-up ~55 instructions
         // (callgrind), this a dozen.
-        const NEVER: u64 = u64::MAX;
         let nearest = self
             .timers
             .next_deadline()

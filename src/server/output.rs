@@ -243,10 +243,8 @@ impl Output {
             return 0;
         }
         match body {
-            Body::Static(bytes) if bytes.len() > INLINE_BODY_MAX => {
-                self.tail = Some(Box::new(Tail::Static { bytes, at: 0 }));
-            }
-            Body::Static(bytes) => buf.extend_from_slice(bytes),
+            // A small one went inline above.
+            Body::Static(bytes) => self.tail = Some(Box::new(Tail::Static { bytes, at: 0 })),
             Body::Bytes(bytes) if bytes.len() > INLINE_BODY_MAX => {
                 self.tail = Some(Box::new(Tail::Owned { bytes, at: 0 }));
             }

@@ -102,13 +102,13 @@ pub struct Timers {
     epoch: Moment,
     lengths: [u64; KINDS],
     lists: [List; KINDS],
-    /// At or before every armed deadline (`NONE` when none is armed).
+    /// At or before every armed deadline (`NEVER` when none is armed).
     earliest: u64,
 }
 
-/// `earliest` when no deadline is armed: lengths are at most `u64::MAX / 2`,
-/// so no deadline reaches it.
-const NONE: u64 = u64::MAX;
+/// `earliest` when no deadline is armed, and the loop's "no deadline":
+/// lengths are at most `u64::MAX / 2`, so no deadline reaches it.
+pub const NEVER: u64 = u64::MAX;
 
 impl Timers {
     /// Lists for timeouts of the given lengths, indexed by [`TimerKind`].
@@ -120,7 +120,7 @@ impl Timers {
                 head: NIL,
                 tail: NIL,
             }; KINDS],
-            earliest: NONE,
+            earliest: NEVER,
         }
     }
 
@@ -171,7 +171,7 @@ impl Timers {
     /// cancellation (then [`Timers::pop_expired`] finds nothing due and
     /// works out the exact value), never later.
     pub fn next_deadline(&self) -> Option<u64> {
-        (self.earliest != NONE).then_some(self.earliest)
+        (self.earliest != NEVER).then_some(self.earliest)
     }
 
     /// Removes and returns the entry with the earliest deadline, if that
@@ -191,7 +191,7 @@ impl Timers {
             .map(|list| (list.head as usize, *slab[list.head as usize].timer()))
             .min_by_key(|(_, link)| link.deadline)
         else {
-            self.earliest = NONE;
+            self.earliest = NEVER;
             return None;
         };
         if link.deadline > now {

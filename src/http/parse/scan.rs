@@ -23,6 +23,13 @@
 /// Bytes per chunk.
 pub(super) const WIDTH: usize = 16;
 
+/// Whether no bit of `stops` is set for the first `n` bytes of its chunk
+/// (`n` at most [`WIDTH`]).
+#[inline(always)]
+pub(super) fn none_in_first(stops: u32, n: usize) -> bool {
+    stops & ((1 << n) - 1) == 0
+}
+
 /// The first index from `from` in `buf` whose bit is set in `stops` of its
 /// chunk, or `None` when none is. Fewer than sixteen bytes left at the end
 /// are judged by the last sixteen bytes of `buf`, which overlap bytes
