@@ -26,8 +26,9 @@
 //! - a `Host` value from the chunk it starts with, which gives its end and
 //!   whether all its bytes are common host bytes, so the value is judged
 //!   a valid host on the way and framing need not look again;
-//! - `GET` with a target that ends in the first sixteen bytes
-//!   (`short_get`).
+//! - `GET` with a target that ends in the first sixteen bytes, and the
+//!   start of a longer one, from the line's first chunk
+//!   (`get_target_end`).
 //!
 //! Whatever those paths do not recognise, the rule (`scan_field_line`,
 //! `request_line_spaces`, `is_valid_host`) judges, so they can only be
@@ -391,7 +392,7 @@ fn request_line(buf: &[u8]) -> Result<Option<(Head, usize)>, RequestError> {
 /// [`parse_request_line`] then judges (that function is the rule; this one
 /// only saves it two passes over the line).
 fn common_request_line(buf: &[u8]) -> Option<(usize, usize, usize)> {
-    let (sp1, sp2) = match short_get(buf) {
+    let (sp1, sp2) = match get_target_end(buf) {
         Some(sp2) => (3, sp2),
         None => request_line_spaces(buf)?,
     };
@@ -402,18 +403,23 @@ fn common_request_line(buf: &[u8]) -> Option<(usize, usize, usize)> {
     }
 }
 
-/// `GET` and a target that ends in the first sixteen bytes (`GET /
-/// HTTP/1.1` is sixteen with its CRLF): one load of them answers for the
-/// whole target, and the second space is where its visible bytes end.
+/// The second space of a `GET` line: where the visible bytes of its
+/// target end. One load of the first sixteen bytes answers for a target
+/// that ends in them (`GET / HTTP/1.1` is sixteen with its CRLF); a longer
+/// one is searched on from the seventeenth byte, not from its first again.
 #[inline(always)]
-fn short_get(buf: &[u8]) -> Option<usize> {
+fn get_target_end(buf: &[u8]) -> Option<usize> {
     let chunk = buf.first_chunk::<{ scan::WIDTH }>()?;
     if chunk.first_chunk() != Some(b"GET ") {
         return None;
     }
     // Bit 0 is the target's first byte: the shift drops the method's.
-    let sp2 = 4 + (scan::graphic_stops(chunk) >> 4).trailing_zeros() as usize;
-    (sp2 > 4 && chunk.get(sp2) == Some(&b' ')).then_some(sp2)
+    let stops = scan::graphic_stops(chunk) >> 4;
+    let sp2 = match stops {
+        0 => graphic_run(buf, scan::WIDTH)?,
+        _ => 4 + stops.trailing_zeros() as usize,
+    };
+    (sp2 > 4 && buf[sp2] == b' ').then_some(sp2)
 }
 
 /// The two spaces of a line that starts `token SP visible-ASCII SP`.
@@ -874,17 +880,24 @@ mod tests {
         }
     }
 
-    /// The one-load `GET` line finds the spaces the rule finds, for every
-    /// byte value at every position of short and longer lines.
+    /// The `GET` line read from one load, or searched on past it, finds
+    /// the spaces the rule finds, for every byte value at every position of
+    /// lines whose target ends before, at and after the sixteenth byte.
     #[test]
-    fn short_gets_are_the_rules_request_lines() {
+    fn gets_are_the_rules_request_lines() {
         let mut found = 0;
-        for line in [&b"GET / HTTP/1.1\r\n"[..], b"GET /abcdefghi HTTP/1.1\r\n"] {
+        for line in [
+            &b"GET / HTTP/1.1\r\n"[..],
+            b"GET /abcdefghi HTTP/1.1\r\n",
+            b"GET /abcdefghij HTTP/1.1\r\n",
+            b"GET /abcdefghijk HTTP/1.1\r\n",
+            b"GET /static/css/main.css?v=3 HTTP/1.1\r\n",
+        ] {
             for position in 0..line.len() {
                 for b in 0..=255u8 {
                     let mut bytes = line.to_vec();
                     bytes[position] = b;
-                    if let Some(sp2) = short_get(&bytes) {
+                    if let Some(sp2) = get_target_end(&bytes) {
                         found += 1;
                         assert_eq!(request_line_spaces(&bytes), Some((3, sp2)), "{bytes:?}");
                     }
